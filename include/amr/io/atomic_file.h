@@ -1,0 +1,18 @@
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace amr {
+
+// Writes `path` through `path.tmp.<pid>` + rename, so a reader (or a resumed run)
+// never sees a partial file. On any exception the temp file is removed.
+void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& writer);
+void write_bytes_atomically(const std::string& path, const std::vector<char>& bytes);
+
+std::vector<char> read_file_bytes(const std::string& path, const std::string& what = "file");
+
+// Creates `dir` (and parents) or throws naming the flag.
+void ensure_dir(const std::string& dir, const std::string& flag);
+
+}  // namespace amr

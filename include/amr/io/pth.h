@@ -1,0 +1,22 @@
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace amr {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// Reads a PyTorch checkpoint written by torch.save, natively (no Python): the zip format
+// (torch.save's default since 1.6) and the legacy pickle format (_use_new_zipfile_serialization
+// =False; IRN/AMR's resnet50-19c8e357.pth). The object must be a (possibly Ordered) dict of
+// name -> tensor, or a dict holding one under "state_dict" or "model". Order is preserved.
+NamedTensors read_pth(const std::string& path);
+
+// Writes name -> tensor as a zip-format file that Python's torch.load reads as a dict.
+// Written atomically.
+void write_pth(const std::string& path, const NamedTensors& tensors);
+
+}  // namespace amr

@@ -1,0 +1,33 @@
+#pragma once
+#include <string>
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+namespace amr {
+
+// How the backbone's BatchNorm layers behave.
+//  frozen      running statistics always, affine frozen (ImageNet init, paper recipe);
+//  fixed-stats running statistics always, affine trained (the official code's FixedBatchNorm);
+//  train       ordinary BatchNorm: batch statistics in training, running ones in eval.
+enum class BnMode { Frozen, FixedStats, Train };
+BnMode parse_bn_mode(const std::string& s);  // throws naming --bn
+std::string to_string(BnMode m);
+
+// BatchNorm2d with torchvision's parameter names (weight, bias, running_mean, running_var,
+// num_batches_tracked) whose statistics source is chosen by BnMode.
+class BatchNormImpl : public torch::nn::Module {
+ public:
+  BatchNormImpl(int64_t channels, BnMode mode, double momentum = 0.1, double eps = 1e-5);
+  at::Tensor forward(const at::Tensor& x);
+  BnMode mode() const { return mode_; }
+
+  at::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+
+ private:
+  BnMode mode_;
+  double momentum_, eps_;
+};
+TORCH_MODULE(BatchNorm);
+
+}  // namespace amr

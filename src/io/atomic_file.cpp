@@ -1,0 +1,59 @@
+#include "amr/io/atomic_file.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "amr/io/error.h"
+
+namespace fs = std::filesystem;
+
+namespace amr {
+
+void write_atomically(const std::string& path, const std::function<void(const std::string&)>& writer) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    writer(tmp);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw Error("cannot write " + path + ": " + ec.message());
+  }
+}
+
+void write_bytes_atomically(const std::string& path, const std::vector<char>& bytes) {
+  write_atomically(path, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw Error("cannot write " + path + ": " + std::strerror(errno));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) throw Error("cannot write " + path + ": write failed (disk full?)");
+  });
+}
+
+std::vector<char> read_file_bytes(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw Error(what + " " + path + ": no such file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(what + " " + path + ": cannot open: " + std::strerror(errno));
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return bytes;
+}
+
+void ensure_dir(const std::string& dir, const std::string& flag) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) throw Error(flag + " " + dir + ": cannot create directory: " + ec.message());
+  if (::access(dir.c_str(), W_OK) != 0) throw Error(flag + " " + dir + ": directory is not writable");
+}
+
+}  // namespace amr

@@ -1,0 +1,80 @@
+#include "amr/model/amm.h"
+
+#include <cmath>
+
+#include "amr/io/error.h"
+
+namespace amr {
+
+GaussianThreshold parse_threshold_mode(double tau, const std::string& mode) {
+  if (!(tau >= 0.0)) throw Error("--tau: expected a threshold >= 0, got " + std::to_string(tau));
+  if (mode != "relative" && mode != "absolute")
+    throw Error("--tau-mode: expected relative or absolute, got '" + mode + "'");
+  if (mode == "relative" && tau > 1.0) throw Error("--tau: a relative threshold must be in [0, 1]");
+  return GaussianThreshold{tau, mode == "relative"};
+}
+
+at::Tensor gaussian_modulation(const at::Tensor& x, const GaussianThreshold& threshold) {
+  at::Tensor mean, std;
+  {
+    torch::NoGradGuard no_grad;
+    std = x.std();  // unbiased, as torch.std
+    mean = x.mean();
+  }
+  const at::Tensor z = x - mean;
+  at::Tensor g = torch::exp(-(z * z) / (2.0 * std * std)) / (std::sqrt(2.0 * M_PI) * std);
+  if (threshold.tau > 0.0) {
+    at::Tensor keep;
+    {
+      torch::NoGradGuard no_grad;
+      keep = threshold.relative ? (g * (std::sqrt(2.0 * M_PI) * std) >= threshold.tau) : (g >= threshold.tau);
+    }
+    g = g * keep;
+  }
+  return g;
+}
+
+ChannelGateImpl::ChannelGateImpl(int64_t channels, const AmmOptions& opt) : threshold_(opt.threshold) {
+  const int64_t hidden = std::max<int64_t>(1, channels / opt.reduction);
+  mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Flatten(), torch::nn::Linear(channels, hidden),
+                                                     torch::nn::ReLU(), torch::nn::Linear(hidden, channels)));
+}
+
+at::Tensor ChannelGateImpl::forward(const at::Tensor& x) {
+  at::Tensor att = mlp->forward(x.mean({2, 3}));
+  at::Tensor g = gaussian_modulation(att, threshold_);
+  return x * g.unsqueeze(2).unsqueeze(3);
+}
+
+GateConvImpl::GateConvImpl(bool bn_batch_stats_always) : batch_stats_always_(bn_batch_stats_always) {
+  conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(2, 1, 7).padding(3).bias(false)));
+  bn = register_module("bn", BatchNorm(1, BnMode::Train, /*momentum=*/0.01));
+}
+
+at::Tensor GateConvImpl::forward(const at::Tensor& x) {
+  at::Tensor y = conv->forward(x);
+  if (batch_stats_always_ && !bn->is_training()) {
+    // Batch statistics without touching the running ones (which nothing reads in this mode).
+    return torch::batch_norm(y, bn->weight, bn->bias, {}, {}, true, 0.01, 1e-5, true);
+  }
+  return bn->forward(y);
+}
+
+SpatialGateImpl::SpatialGateImpl(const AmmOptions& opt) : threshold_(opt.threshold) {
+  spatial = register_module("spatial", GateConv(opt.spatial_bn_batch_stats_always));
+}
+
+at::Tensor SpatialGateImpl::forward(const at::Tensor& x) {
+  at::Tensor pooled = torch::cat({std::get<0>(x.max(1, true)), x.mean(1, true)}, 1);
+  at::Tensor g = gaussian_modulation(spatial->forward(pooled), threshold_);
+  return x * g;
+}
+
+AmmImpl::AmmImpl(int64_t channels, const AmmOptions& opt) {
+  ChannelAMM = register_module("ChannelAMM", ChannelGate(channels, opt));
+  SpatialAMM = register_module("SpatialAMM", SpatialGate(opt));
+}
+
+at::Tensor AmmImpl::forward(const at::Tensor& x) { return SpatialAMM->forward(ChannelAMM->forward(x)); }
+
+}  // namespace amr

@@ -1,0 +1,107 @@
+#include "amr/model/amr_net.h"
+
+#include "amr/io/error.h"
+
+namespace amr {
+
+Routing parse_routing(const std::string& s) {
+  if (s == "official") return Routing::Official;
+  if (s == "joint") return Routing::Joint;
+  throw Error("--routing: expected official or joint, got '" + s + "'");
+}
+
+std::string to_string(Routing r) { return r == Routing::Official ? "official" : "joint"; }
+
+at::Tensor class_activation_map(const at::Tensor& features, const at::Tensor& classifier_weight) {
+  return torch::relu(torch::conv2d(features, classifier_weight));
+}
+
+namespace {
+torch::nn::Conv2d make_classifier(int64_t in, int64_t classes) {
+  if (classes < 1) throw Error("--num-classes: expected at least 1 class, got " + std::to_string(classes));
+  torch::nn::Conv2d c(torch::nn::Conv2dOptions(in, classes, 1).bias(false));
+  torch::nn::init::xavier_uniform_(c->weight);  // as IRN's classifier init
+  return c;
+}
+
+at::Tensor logits_of(const at::Tensor& feat, const at::Tensor& classifier_weight) {
+  // classifier(GAP(f)) == GAP(classifier(f)) (linear), at 1/(h*w) of the cost.
+  return torch::conv2d(feat.mean({2, 3}, /*keepdim=*/true), classifier_weight).flatten(1);
+}
+
+std::vector<at::Tensor> trainable(const std::vector<at::Tensor>& ps) {
+  std::vector<at::Tensor> out;
+  for (const auto& p : ps)
+    if (p.requires_grad()) out.push_back(p);
+  return out;
+}
+}  // namespace
+
+AmrNetImpl::AmrNetImpl(const AmrNetOptions& opt) : opt_(opt) {
+  ResNetOptions plain = opt.backbone;
+  plain.amm.reset();
+  spotlight = register_module("spotlight", ResNet(plain));
+  classifier = register_module("classifier", make_classifier(spotlight->out_channels(), opt.num_classes));
+  if (opt.dual) {
+    ResNetOptions with_amm = opt.backbone;
+    with_amm.amm = opt.amm;
+    compensation = register_module("compensation", ResNet(with_amm));
+    classifier2 = register_module("classifier2", make_classifier(compensation->out_channels(), opt.num_classes));
+    if (opt.routing == Routing::Official) {
+      // Official: spotlight backbone detached (no gradient ever reaches it), compensation
+      // conv1+bn1+layer1 detached.
+      for (auto& p : spotlight->parameters()) p.set_requires_grad(false);
+      for (auto& p : compensation->conv1->parameters()) p.set_requires_grad(false);
+      for (auto& p : compensation->bn1->parameters()) p.set_requires_grad(false);
+      for (auto& p : compensation->layer1->parameters()) p.set_requires_grad(false);
+    }
+  }
+}
+
+AmrOutput AmrNetImpl::forward(const at::Tensor& images) {
+  AmrOutput out;
+  const bool official = opt_.dual && opt_.routing == Routing::Official;
+  if (official) {
+    // No autograd graph at all for the detached spotlight backbone.
+    {
+      torch::NoGradGuard no_grad;
+      out.feat_s = spotlight->forward(images);
+      out.logits_s = logits_of(out.feat_s, classifier->weight);
+    }
+    out.cam_s = class_activation_map(out.feat_s, classifier->weight);
+  } else {
+    out.feat_s = spotlight->forward(images);
+    out.logits_s = logits_of(out.feat_s, classifier->weight);
+    out.cam_s = class_activation_map(out.feat_s, classifier->weight);
+  }
+  if (!opt_.dual) return out;
+
+  at::Tensor x;
+  if (official) {
+    torch::NoGradGuard no_grad;
+    x = compensation->layer1->forward(compensation->stem(images));
+  } else {
+    x = compensation->layer1->forward(compensation->stem(images));
+  }
+  x = compensation->layer2->forward(x);
+  x = compensation->layer3->forward(x);
+  out.feat_c = compensation->layer4->forward(x);
+  out.logits_c = logits_of(out.feat_c, classifier2->weight);
+  out.cam_c = class_activation_map(out.feat_c, classifier2->weight);
+  return out;
+}
+
+std::vector<at::Tensor> AmrNetImpl::spotlight_backbone_parameters() { return trainable(spotlight->parameters()); }
+
+std::vector<at::Tensor> AmrNetImpl::compensation_backbone_parameters() {
+  return compensation ? trainable(compensation->parameters()) : std::vector<at::Tensor>{};
+}
+
+std::vector<at::Tensor> AmrNetImpl::classifier_parameters() {
+  std::vector<at::Tensor> ps = trainable(classifier->parameters());
+  if (classifier2)
+    for (auto& p : trainable(classifier2->parameters())) ps.push_back(p);
+  return ps;
+}
+
+}  // namespace amr

@@ -1,0 +1,42 @@
+#include "amr/model/batchnorm.h"
+
+#include "amr/io/error.h"
+
+namespace amr {
+
+BnMode parse_bn_mode(const std::string& s) {
+  if (s == "frozen") return BnMode::Frozen;
+  if (s == "fixed-stats") return BnMode::FixedStats;
+  if (s == "train") return BnMode::Train;
+  throw Error("--bn: unknown BatchNorm mode '" + s + "' (expected frozen, fixed-stats or train)");
+}
+
+std::string to_string(BnMode m) {
+  switch (m) {
+    case BnMode::Frozen: return "frozen";
+    case BnMode::FixedStats: return "fixed-stats";
+    case BnMode::Train: return "train";
+  }
+  return "?";
+}
+
+BatchNormImpl::BatchNormImpl(int64_t channels, BnMode mode, double momentum, double eps)
+    : mode_(mode), momentum_(momentum), eps_(eps) {
+  weight = register_parameter("weight", torch::ones({channels}), mode != BnMode::Frozen);
+  bias = register_parameter("bias", torch::zeros({channels}), mode != BnMode::Frozen);
+  running_mean = register_buffer("running_mean", torch::zeros({channels}));
+  running_var = register_buffer("running_var", torch::ones({channels}));
+  num_batches_tracked = register_buffer("num_batches_tracked", torch::zeros({}, torch::kLong));
+}
+
+at::Tensor BatchNormImpl::forward(const at::Tensor& x) {
+  const bool batch_stats = mode_ == BnMode::Train && is_training();
+  if (batch_stats) {
+    torch::NoGradGuard no_grad;
+    num_batches_tracked += 1;
+  }
+  return torch::batch_norm(x, weight, bias, running_mean, running_var, batch_stats, momentum_, eps_,
+                           /*cudnn_enabled=*/true);
+}
+
+}  // namespace amr

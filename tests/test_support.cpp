@@ -1,0 +1,54 @@
+#include "test_support.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include "amr/runtime.h"
+
+namespace amr::test {
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "amr_test_XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+RunResult run(const std::string& command) {
+  RunResult r{-1, {}};
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+void run_python(const std::string& script_and_args) {
+  RunResult r = run(std::string(AMR_PYTHON) + " " + AMR_TEST_PY_DIR + "/" + script_and_args);
+  ASSERT_EQ(r.exit_code, 0) << "python oracle failed: " << script_and_args << "\n" << r.output;
+}
+
+RunResult run_cli(const std::string& args) { return run(std::string(AMR_CLI) + " " + args); }
+
+bool reference_available() { return std::filesystem::exists(std::string(AMR_REFERENCE_DIR) + "/net/amm.py"); }
+
+namespace {
+// Tests run with a fixed thread count, like the CLI's run-time set-up.
+struct RuntimeSetup : ::testing::Environment {
+  void SetUp() override { configure_runtime(2); }
+};
+const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new RuntimeSetup);
+}  // namespace
+
+}  // namespace amr::test

@@ -1,0 +1,32 @@
+#pragma once
+#include <string>
+
+namespace amr::test {
+
+// A fresh directory under the system temp dir, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct RunResult {
+  int exit_code;
+  std::string output;  // stdout + stderr
+};
+
+// Runs a shell command, capturing its output.
+RunResult run(const std::string& command);
+// Runs tests/python/<script> with Debian's python3 (the oracle); fails the test on error.
+void run_python(const std::string& script_and_args);
+// Runs the `amr` binary.
+RunResult run_cli(const std::string& args);
+
+bool reference_available();  // the official AMR code beside the checkout
+
+}  // namespace amr::test
