@@ -29,12 +29,25 @@ void check_parity(const std::string& arch, int size, int l4_stride, const std::s
   net->eval();
 
   amr::NamedTensors io = amr::read_pth(dir / "io.pth");
+  const at::Tensor& x = io[0].second;
+  const at::Tensor& y_ref = io[1].second;
+  const at::Tensor& y_ref64 = io[2].second;
   torch::NoGradGuard no_grad;
-  at::Tensor y = net->forward(io[0].second);
-  ASSERT_EQ(y.sizes(), io[1].second.sizes());
-  double err = (y - io[1].second).abs().max().item<double>();
-  EXPECT_LT(err, 1e-4) << arch << " max abs error " << err;
-  EXPECT_GT(io[1].second.abs().max().item<double>(), 1e-2);  // not a degenerate all-zero output
+  at::Tensor y = net->forward(x);
+  ASSERT_EQ(y.sizes(), y_ref.sizes());
+  const double scale = y_ref.abs().max().item<double>();
+  EXPECT_GT(scale, 1e-1);  // not a degenerate all-zero output
+  // float32: the two sides may pick different kernels (BLAS vs oneDNN, thread splits), whose
+  // rounding differs; python3-torch alone disagrees with itself by ~3e-5 relative between 1 and
+  // 2 threads on ResNet-50. Bound: 1e-4 max abs at unit scale.
+  const double err = (y - y_ref).abs().max().item<double>();
+  EXPECT_LT(err, 1e-4 * std::max(1.0, scale)) << arch << " float32 max abs error " << err << " at scale " << scale;
+
+  // float64 on both sides: structural parity, free of rounding noise.
+  net->to(torch::kFloat64);
+  const double err64 = (net->forward(x.to(torch::kFloat64)) - y_ref64).abs().max().item<double>();
+  EXPECT_LT(err64, 1e-4) << arch << " float64 max abs error " << err64;
+  EXPECT_LT(err64, 1e-9) << arch << " float64 max abs error " << err64;
 }
 
 }  // namespace

@@ -248,6 +248,11 @@ class Parser {
       push(d);
       return;
     }
+    if (callee->kind == Value::Kind::Global && callee->s == "torch.jit._pickle.restore_type_tag" &&
+        args->kind == Value::Kind::Tuple && !args->items.empty()) {
+      push(args->items[0]);  // LibTorch's typed containers: the tag carries no data
+      return;
+    }
     auto v = make(Value::Kind::Call);
     v->callee = callee;
     v->args = args;
