@@ -1,0 +1,36 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace amr {
+
+// Fashion-MNIST IDX files (gzip), as Debian's dataset-fashion-mnist ships them.
+struct FashionMnist {
+  int64_t count = 0, rows = 28, cols = 28;
+  std::vector<uint8_t> images;  // count * rows * cols
+  std::vector<uint8_t> labels;  // count, 0..9
+};
+FashionMnist read_fashion_mnist(const std::string& dir, bool train);  // throws naming the file
+const std::vector<std::string>& fashion_mnist_classes();
+
+struct ScenesOptions {
+  std::string fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
+  std::string out;
+  int64_t train = 2000, val = 500;
+  int64_t size = 128;
+  int64_t min_objects = 1, max_objects = 4;
+  uint64_t seed = 0;
+  int threads = 0;  // 0: all cores
+};
+
+// Parses "a:b" (or "a") into min/max objects; throws naming --objects.
+void parse_objects(const std::string& spec, ScenesOptions* opt);
+
+// Multi-object scenes in VOC layout: JPEGImages/, SegmentationClass/ (0 background, 1..10,
+// 255 on a thin band at object borders), classes.txt, cls_labels.txt, train.txt, val.txt.
+// Train scenes use Fashion-MNIST's train split, val scenes its test split; same options ->
+// identical bytes.
+void generate_scenes(const ScenesOptions& opt);
+
+}  // namespace amr

@@ -1,0 +1,59 @@
+#pragma once
+#include <array>
+#include <string>
+#include <vector>
+
+namespace YAML {
+class Node;
+}
+
+namespace amr {
+
+// Every hyper-parameter of `amr train`. Resolution order: built-in defaults < --config YAML <
+// --set key=value overrides; the resolved config is written to RUN/config.yaml.
+struct TrainConfig {
+  std::string variant = "amr";  // cam | amr | amr-improved
+  // data
+  std::string data, list = "train.txt", val_list;
+  bool labels_from_masks = false;
+  double label_min_fraction = 0.0;
+  bool skip_bad = false;
+  // model
+  std::string arch = "resnet50";
+  std::array<int64_t, 4> strides{2, 2, 2, 1};
+  std::string bn = "fixed-stats";
+  std::string routing = "official";
+  std::string init;       // backbone weights from `amr import-weights` (both branches)
+  std::string init_from;  // a `cam` run (RUN dir or weights file): both branches + classifiers
+  // AMM / improvements
+  double tau = -1;           // Gaussian threshold; < 0: variant default (0, amr-improved 0.3)
+  std::string tau_mode = "relative";
+  double cps_weight = 0.05;
+  double area_weight = -1;   // < 0: variant default (0, amr-improved 0.05)
+  bool official_flip_pair = false;
+  // optimization
+  int64_t epochs = 8, batch = 16, accumulate = 1;
+  double lr = 0.01;
+  double lr_mult_backbone = 1.0, lr_mult_compensation = 10.0;
+  double lr_mult_classifier = -1;  // < 0: variant default (cam 10 as IRN, amr 1 as official)
+  double momentum = 0.9, weight_decay = 1e-4, poly_power = 0.9;
+  // augmentation
+  int64_t crop = 512;
+  std::array<int64_t, 2> resize_long{320, 640};
+  bool hflip = true;
+  // run
+  int workers = 2, threads = 0;
+  uint64_t seed = 0;
+  int64_t checkpoint_every = 0;  // steps; 0: once per epoch
+  int64_t log_every = 10;
+
+  bool dual() const { return variant != "cam"; }
+  // Fills the variant defaults and checks ranges; throws naming the key.
+  void resolve();
+};
+
+TrainConfig load_train_config(const std::string& yaml_path, const std::vector<std::string>& overrides);
+std::string to_yaml(const TrainConfig& c);
+TrainConfig config_from_yaml_text(const std::string& text, const std::string& what);
+
+}  // namespace amr

@@ -1,0 +1,39 @@
+#pragma once
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "amr/io/pth.h"
+
+namespace amr {
+
+struct ParamGroup {
+  std::string name;
+  std::vector<at::Tensor> params;
+  double lr = 0.01;          // initial learning rate of the group
+  double weight_decay = 0.0;
+};
+
+// SGD with PyTorch's update rule (d = g + wd*p; buf = m*buf + d, buf = d on the first step;
+// p -= lr*buf) and IRN/AMR's poly schedule lr = lr0 * (1 - step/max_step)^power. Its state
+// (momentum buffers) is saved and restored by name for exact resume.
+class PolySgd {
+ public:
+  PolySgd(std::vector<ParamGroup> groups, double momentum, double poly_power, int64_t max_step);
+  void zero_grad();
+  void step(int64_t global_step);  // uses the lr of `global_step`
+  double lr(size_t group, int64_t global_step) const;
+  const std::vector<ParamGroup>& groups() const { return groups_; }
+
+  NamedTensors state() const;
+  void load_state(const NamedTensors& tensors, const std::string& what);
+
+ private:
+  std::vector<ParamGroup> groups_;
+  std::vector<std::vector<at::Tensor>> buffers_;
+  double momentum_, power_;
+  int64_t max_step_;
+};
+
+}  // namespace amr

@@ -1,0 +1,18 @@
+#pragma once
+#include <CLI/CLI.hpp>
+
+// Each subcommand registers its flags and a callback that calls the library.
+namespace amr::cli {
+
+void add_import_weights(CLI::App& app);
+void add_forward(CLI::App& app);
+void add_scenes(CLI::App& app);
+void add_train(CLI::App& app);
+
+// --threads, shared by every subcommand.
+void add_threads(CLI::App* app);
+int threads();
+// Sets the subcommand's action: run-time set-up (threads, malloc, denormals), then `fn`.
+void on_run(CLI::App* cmd, std::function<void()> fn);
+
+}  // namespace amr::cli

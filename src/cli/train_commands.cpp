@@ -1,0 +1,94 @@
+#include <iostream>
+
+#include "amr/data/scenes.h"
+#include "amr/io/error.h"
+#include "amr/train/trainer.h"
+#include "commands.h"
+
+namespace amr::cli {
+
+void add_scenes(CLI::App& app) {
+  auto o = std::make_shared<ScenesOptions>();
+  auto objects = std::make_shared<std::string>("1:4");
+  auto* cmd = app.add_subcommand("scenes", "generate FashionScenes (multi-object Fashion-MNIST scenes) in VOC layout");
+  cmd->add_option("--fashion-mnist", o->fashion_mnist_dir, "directory of the Fashion-MNIST IDX .gz files");
+  cmd->add_option("--out", o->out, "output dataset root")->required();
+  cmd->add_option("--train", o->train, "training scenes (Fashion-MNIST train split)");
+  cmd->add_option("--val", o->val, "validation scenes (Fashion-MNIST test split)");
+  cmd->add_option("--size", o->size, "scene side in pixels");
+  cmd->add_option("--objects", *objects, "objects per scene, MIN:MAX");
+  cmd->add_option("--seed", o->seed, "random seed (same seed, same bytes)");
+  add_threads(cmd);
+  on_run(cmd, [o, objects] {
+    parse_objects(*objects, o.get());
+    o->threads = threads();
+    generate_scenes(*o);
+    std::cout << "wrote " << o->train << " train + " << o->val << " val scenes (" << o->size << "x" << o->size << ", "
+              << o->min_objects << "-" << o->max_objects << " objects) to " << o->out << "\n";
+  });
+}
+
+void add_train(CLI::App& app) {
+  struct Args {
+    std::string config, out, data, list, val_list, variant, init, init_from;
+    std::vector<std::string> set;
+    bool resume = false, quiet = false, labels_from_masks = false;
+    int64_t stop_after = 0, epochs = 0, batch = 0;
+    int workers = -1;
+    double lr = 0;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("train", "train the cam, amr or amr-improved variant");
+  cmd->add_option("--out", a->out, "run directory (config.yaml, log.jsonl, last.pt, model.pt)")->required();
+  cmd->add_option("--config", a->config, "YAML config (see configs/)");
+  cmd->add_option("--data", a->data, "dataset root (VOC layout)");
+  cmd->add_option("--list", a->list, "training ids (file, or name under --data)");
+  cmd->add_option("--val-list", a->val_list, "validation ids: classification mAP/F1 per epoch");
+  cmd->add_option("--variant", a->variant, "cam | amr | amr-improved");
+  cmd->add_option("--init", a->init, "backbone weights from `amr import-weights`");
+  cmd->add_option("--init-from", a->init_from, "a cam run (directory or model.pt): initializes both branches");
+  cmd->add_option("--epochs", a->epochs, "epochs")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", a->batch, "batch size")->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", a->lr, "base learning rate")->check(CLI::PositiveNumber);
+  cmd->add_option("--workers", a->workers, "data loader threads")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--labels-from-masks", a->labels_from_masks, "image labels from masks, recomputed on each crop");
+  cmd->add_option("--set", a->set, "override any config key: --set key=value (repeatable)");
+  cmd->add_flag("--resume", a->resume, "continue RUN from last.pt (RUN/config.yaml is the base config)");
+  cmd->add_option("--stop-after-steps", a->stop_after, "stop after N optimizer steps, checkpointed (resumable)");
+  cmd->add_flag("--quiet", a->quiet, "no progress output");
+  add_threads(cmd);
+  on_run(cmd, [a] {
+    std::vector<std::string> set;
+    auto put = [&](const std::string& k, const std::string& v) { set.push_back(k + "=" + v); };
+    if (!a->data.empty()) put("data", a->data);
+    if (!a->list.empty()) put("list", a->list);
+    if (!a->val_list.empty()) put("val_list", a->val_list);
+    if (!a->variant.empty()) put("variant", a->variant);
+    if (!a->init.empty()) put("init", a->init);
+    if (!a->init_from.empty()) put("init_from", a->init_from);
+    if (a->epochs) put("epochs", std::to_string(a->epochs));
+    if (a->batch) put("batch", std::to_string(a->batch));
+    if (a->lr > 0) put("lr", std::to_string(a->lr));
+    if (a->workers >= 0) put("workers", std::to_string(a->workers));
+    if (a->labels_from_masks) put("labels_from_masks", "true");
+    if (threads() > 0) put("threads", std::to_string(threads()));
+    set.insert(set.end(), a->set.begin(), a->set.end());
+    std::string base = a->config;
+    if (a->resume) {
+      if (!base.empty()) throw Error("--resume: takes the run's own config.yaml; drop --config");
+      base = a->out + "/config.yaml";
+    }
+    TrainConfig cfg = load_train_config(base, set);
+    TrainOptions opt;
+    opt.run_dir = a->out;
+    opt.resume = a->resume;
+    opt.stop_after_steps = a->stop_after;
+    opt.quiet = a->quiet;
+    TrainSummary s = train(cfg, opt);
+    std::cout << (s.finished ? "finished" : "stopped") << " after " << s.steps << " steps, loss " << s.last_loss
+              << (s.finished ? ", " + std::to_string(s.images_per_second) + " img/s; weights in " + a->out + "/model.pt" : std::string(", resume with --resume"))
+              << "\n";
+  });
+}
+
+}  // namespace amr::cli

@@ -1,0 +1,249 @@
+#include "amr/data/scenes.h"
+
+#include <zlib.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <sstream>
+#include <thread>
+
+#include "amr/data/transforms.h"
+#include "amr/io/atomic_file.h"
+#include "amr/io/error.h"
+#include "amr/io/png.h"
+#include "amr/runtime.h"
+
+namespace amr {
+
+const std::vector<std::string>& fashion_mnist_classes() {
+  static const std::vector<std::string> names = {"tshirt", "trouser", "pullover", "dress", "coat",
+                                                 "sandal", "shirt",   "sneaker",  "bag",   "ankle_boot"};
+  return names;
+}
+
+namespace {
+
+std::vector<uint8_t> gunzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw Error("--fashion-mnist: cannot open " + path);
+  std::vector<uint8_t> out;
+  uint8_t buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof(buf))) > 0) out.insert(out.end(), buf, buf + n);
+  int err = 0;
+  const char* msg = gzerror(f, &err);
+  std::string what = (n < 0 || err < 0) ? std::string(msg) : std::string();
+  gzclose(f);
+  if (!what.empty()) throw Error("--fashion-mnist: " + path + ": corrupt gzip (" + what + ")");
+  return out;
+}
+
+uint32_t be32(const std::vector<uint8_t>& b, size_t o) {
+  return (uint32_t(b[o]) << 24) | (uint32_t(b[o + 1]) << 16) | (uint32_t(b[o + 2]) << 8) | b[o + 3];
+}
+
+}  // namespace
+
+FashionMnist read_fashion_mnist(const std::string& dir, bool train) {
+  const std::string prefix = dir + (train ? "/train" : "/t10k");
+  const std::string ipath = prefix + "-images-idx3-ubyte.gz", lpath = prefix + "-labels-idx1-ubyte.gz";
+  std::vector<uint8_t> img = gunzip(ipath), lab = gunzip(lpath);
+  if (img.size() < 16 || be32(img, 0) != 2051) throw Error("--fashion-mnist: " + ipath + ": not an IDX image file");
+  if (lab.size() < 8 || be32(lab, 0) != 2049) throw Error("--fashion-mnist: " + lpath + ": not an IDX label file");
+  FashionMnist fm;
+  fm.count = be32(img, 4);
+  fm.rows = be32(img, 8);
+  fm.cols = be32(img, 12);
+  if (be32(lab, 4) != fm.count || img.size() != 16 + static_cast<size_t>(fm.count * fm.rows * fm.cols) ||
+      lab.size() != 8 + static_cast<size_t>(fm.count))
+    throw Error("--fashion-mnist: " + ipath + ": sizes of images and labels disagree (truncated?)");
+  fm.images.assign(img.begin() + 16, img.end());
+  fm.labels.assign(lab.begin() + 8, lab.end());
+  return fm;
+}
+
+void parse_objects(const std::string& spec, ScenesOptions* opt) {
+  int64_t a = 0, b = 0;
+  char colon = 0;
+  std::istringstream ss(spec);
+  if (!(ss >> a)) throw Error("--objects: expected MIN:MAX, got '" + spec + "'");
+  if (ss >> colon) {
+    if (colon != ':' || !(ss >> b)) throw Error("--objects: expected MIN:MAX, got '" + spec + "'");
+  } else {
+    b = a;
+  }
+  if (a < 1 || b < a || b > 8) throw Error("--objects: expected 1 <= MIN <= MAX <= 8, got '" + spec + "'");
+  opt->min_objects = a;
+  opt->max_objects = b;
+}
+
+namespace {
+
+struct Scene {
+  cv::Mat image;  // BGR for imwrite
+  cv::Mat mask;
+  std::vector<int> labels;  // 10 zeros/ones
+};
+
+cv::Vec3f random_colour(SampleRng& rng, double lo, double hi) {
+  return cv::Vec3f(static_cast<float>(rng.uniform(lo, hi)), static_cast<float>(rng.uniform(lo, hi)),
+                   static_cast<float>(rng.uniform(lo, hi)));
+}
+
+// Textured background: smooth colour field + oriented stripes + pixel noise, so that
+// "background" is not simply a flat colour.
+cv::Mat background(int s, SampleRng& rng) {
+  const int g = static_cast<int>(rng.integer(2, 6));
+  cv::Mat grid(g, g, CV_32FC3);
+  const cv::Vec3f base = random_colour(rng, 40, 215);
+  for (int y = 0; y < g; ++y)
+    for (int x = 0; x < g; ++x) grid.at<cv::Vec3f>(y, x) = base + random_colour(rng, -45, 45);
+  cv::Mat bg;
+  cv::resize(grid, bg, cv::Size(s, s), 0, 0, cv::INTER_CUBIC);
+  const double freq = rng.uniform(0.05, 0.5), angle = rng.uniform(0, M_PI), amp = rng.uniform(0, 25);
+  const double ca = std::cos(angle), sa = std::sin(angle);
+  for (int y = 0; y < s; ++y)
+    for (int x = 0; x < s; ++x) {
+      const float stripe = static_cast<float>(amp * std::sin(freq * (ca * x + sa * y)));
+      const float noise = static_cast<float>(rng.uniform(-12, 12));
+      bg.at<cv::Vec3f>(y, x) += cv::Vec3f(stripe + noise, stripe + noise, stripe + noise);
+    }
+  return bg;
+}
+
+Scene make_scene(const FashionMnist& fm, const ScenesOptions& opt, uint64_t split, uint64_t index) {
+  SampleRng rng(opt.seed, split, index);
+  const int s = static_cast<int>(opt.size);
+  cv::Mat img = background(s, rng);
+  cv::Mat label(s, s, CV_8UC1, cv::Scalar(0));
+  const int64_t n = rng.integer(opt.min_objects, opt.max_objects);
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t item = rng.integer(0, fm.count - 1);
+    const int cls = fm.labels[static_cast<size_t>(item)];
+    cv::Mat digit(static_cast<int>(fm.rows), static_cast<int>(fm.cols), CV_8UC1,
+                  const_cast<uint8_t*>(fm.images.data() + item * fm.rows * fm.cols));
+    const double max_frac = n == 1 ? 0.8 : 0.6;
+    const int side = static_cast<int>(rng.uniform(0.35, max_frac) * s);
+    cv::Mat obj;
+    cv::resize(digit, obj, cv::Size(side, side), 0, 0, cv::INTER_LINEAR);
+    // Place where the new object overlaps existing ones by < 30% (occlusion, not burial).
+    int ox = 0, oy = 0;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      ox = static_cast<int>(rng.integer(0, s - side));
+      oy = static_cast<int>(rng.integer(0, s - side));
+      int overlap = 0, area = 0;
+      for (int y = 0; y < side; ++y)
+        for (int x = 0; x < side; ++x)
+          if (obj.at<uint8_t>(y, x) > 40) {
+            ++area;
+            overlap += label.at<uint8_t>(oy + y, ox + x) != 0;
+          }
+      if (overlap < 0.3 * area) break;
+    }
+    // The object's silhouette: its pixels above 40, with interior holes (dark prints) filled,
+    // painted opaque; the faint fringe outside it is blended softly.
+    cv::Mat solid = obj > 40, padded;
+    cv::copyMakeBorder(solid, padded, 1, 1, 1, 1, cv::BORDER_CONSTANT, cv::Scalar(0));
+    cv::floodFill(padded, cv::Point(0, 0), cv::Scalar(128));
+    solid = padded(cv::Rect(1, 1, side, side)) != 128;
+    const cv::Vec3f tint = random_colour(rng, 60, 255);
+    const float gain = static_cast<float>(rng.uniform(0.6, 1.0));
+    for (int y = 0; y < side; ++y)
+      for (int x = 0; x < side; ++x) {
+        const float a = obj.at<uint8_t>(y, x) / 255.f;
+        const bool inside = solid.at<uint8_t>(y, x) != 0;
+        if (!inside && a <= 0.f) continue;
+        const float alpha = inside ? 1.f : std::min(1.f, a * 2.f);
+        cv::Vec3f& px = img.at<cv::Vec3f>(oy + y, ox + x);
+        px = px * (1.f - alpha) + tint * (gain * (0.35f + 0.65f * a)) * alpha;
+        if (inside) label.at<uint8_t>(oy + y, ox + x) = static_cast<uint8_t>(cls + 1);
+      }
+  }
+  Scene sc;
+  // 255 on a thin band where the class changes (ambiguous pixels of the object outline).
+  cv::Mat dil, ero, kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
+  cv::dilate(label, dil, kernel);
+  cv::erode(label, ero, kernel);
+  sc.mask = label.clone();
+  sc.mask.setTo(255, dil != ero);
+  sc.labels.assign(10, 0);
+  std::vector<int> count(256, 0);
+  for (int y = 0; y < s; ++y)
+    for (int x = 0; x < s; ++x) ++count[sc.mask.at<uint8_t>(y, x)];
+  for (int c = 0; c < 10; ++c) sc.labels[c] = count[c + 1] >= std::max(8, s * s / 400) ? 1 : 0;
+  for (int c = 0; c < 10; ++c)
+    if (!sc.labels[c]) sc.mask.setTo(255, sc.mask == c + 1);  // too small to be tagged: ignore
+  cv::Mat rgb8;
+  img.convertTo(rgb8, CV_8UC3);  // saturating
+  cv::cvtColor(rgb8, sc.image, cv::COLOR_RGB2BGR);
+  return sc;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  write_bytes_atomically(path, std::vector<char>(text.begin(), text.end()));
+}
+
+}  // namespace
+
+void generate_scenes(const ScenesOptions& opt) {
+  if (opt.out.empty()) throw Error("--out: required");
+  if (opt.size < 32 || opt.size > 1024) throw Error("--size: expected 32..1024, got " + std::to_string(opt.size));
+  if (opt.train < 1 || opt.val < 0) throw Error("--train/--val: expected --train >= 1 and --val >= 0");
+  ensure_dir(opt.out + "/JPEGImages", "--out");
+  ensure_dir(opt.out + "/SegmentationClass", "--out");
+  const int threads = opt.threads > 0 ? opt.threads : available_cores();
+  std::string cls_labels;
+  for (int split = 0; split < 2; ++split) {
+    const bool train = split == 0;
+    const int64_t n = train ? opt.train : opt.val;
+    if (n == 0) continue;
+    const FashionMnist fm = read_fashion_mnist(opt.fashion_mnist_dir, train);
+    std::vector<std::string> ids(static_cast<size_t>(n));
+    std::vector<std::vector<int>> labels(static_cast<size_t>(n));
+    std::atomic<int64_t> next{0};
+    std::exception_ptr failure;
+    std::mutex failure_mu;
+    auto work = [&] {
+      for (int64_t i; (i = next++) < n;) {
+        try {
+          char id[32];
+          std::snprintf(id, sizeof(id), "%s_%06lld", train ? "train" : "val", static_cast<long long>(i));
+          Scene sc = make_scene(fm, opt, static_cast<uint64_t>(split), static_cast<uint64_t>(i));
+          const std::string jpg = opt.out + "/JPEGImages/" + id + ".jpg";
+          std::vector<uchar> buf;
+          if (!cv::imencode(".jpg", sc.image, buf, {cv::IMWRITE_JPEG_QUALITY, 95}))
+            throw Error("cannot encode " + jpg);
+          write_bytes_atomically(jpg, std::vector<char>(buf.begin(), buf.end()));
+          write_label_png(opt.out + "/SegmentationClass/" + id + ".png", sc.mask);
+          ids[static_cast<size_t>(i)] = id;
+          labels[static_cast<size_t>(i)] = sc.labels;
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(failure_mu);
+          if (!failure) failure = std::current_exception();
+          next = n;
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+    std::string list;
+    for (int64_t i = 0; i < n; ++i) {
+      list += ids[static_cast<size_t>(i)] + "\n";
+      cls_labels += ids[static_cast<size_t>(i)];
+      for (int v : labels[static_cast<size_t>(i)]) cls_labels += v ? " 1" : " 0";
+      cls_labels += "\n";
+    }
+    write_text(opt.out + (train ? "/train.txt" : "/val.txt"), list);
+  }
+  std::string classes = "background\n";
+  for (const auto& c : fashion_mnist_classes()) classes += c + "\n";
+  write_text(opt.out + "/classes.txt", classes);
+  write_text(opt.out + "/cls_labels.txt", cls_labels);
+}
+
+}  // namespace amr

@@ -1,0 +1,78 @@
+#include "amr/train/optimizer.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "amr/io/error.h"
+
+namespace amr {
+
+PolySgd::PolySgd(std::vector<ParamGroup> groups, double momentum, double poly_power, int64_t max_step)
+    : groups_(std::move(groups)), momentum_(momentum), power_(poly_power), max_step_(std::max<int64_t>(1, max_step)) {
+  for (auto& g : groups_) buffers_.emplace_back(g.params.size());
+}
+
+void PolySgd::zero_grad() {
+  for (auto& g : groups_)
+    for (auto& p : g.params)
+      if (p.grad().defined()) p.mutable_grad() = at::Tensor();
+}
+
+double PolySgd::lr(size_t group, int64_t global_step) const {
+  const double frac = std::min(1.0, static_cast<double>(global_step) / static_cast<double>(max_step_));
+  return groups_[group].lr * std::pow(1.0 - frac, power_);
+}
+
+void PolySgd::step(int64_t global_step) {
+  torch::NoGradGuard no_grad;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    const double lr_now = lr(gi, global_step);
+    const ParamGroup& g = groups_[gi];
+    for (size_t pi = 0; pi < g.params.size(); ++pi) {
+      const at::Tensor& p = g.params[pi];
+      if (!p.grad().defined()) continue;
+      at::Tensor d = p.grad();
+      if (g.weight_decay != 0.0) d = d.add(p, g.weight_decay);
+      if (momentum_ != 0.0) {
+        at::Tensor& buf = buffers_[gi][pi];
+        if (!buf.defined()) {
+          buf = d.clone();
+        } else {
+          buf.mul_(momentum_).add_(d);
+        }
+        d = buf;
+      }
+      const_cast<at::Tensor&>(p).add_(d, -lr_now);
+    }
+  }
+}
+
+NamedTensors PolySgd::state() const {
+  NamedTensors out;
+  for (size_t gi = 0; gi < groups_.size(); ++gi)
+    for (size_t pi = 0; pi < buffers_[gi].size(); ++pi)
+      if (buffers_[gi][pi].defined())
+        out.emplace_back(groups_[gi].name + "." + std::to_string(pi), buffers_[gi][pi]);
+  return out;
+}
+
+void PolySgd::load_state(const NamedTensors& tensors, const std::string& what) {
+  for (auto& b : buffers_)
+    for (auto& t : b) t = at::Tensor();
+  for (const auto& [name, t] : tensors) {
+    const auto dot = name.rfind('.');
+    bool placed = false;
+    for (size_t gi = 0; gi < groups_.size() && dot != std::string::npos; ++gi) {
+      if (name.compare(0, dot, groups_[gi].name) != 0 || groups_[gi].name.size() != dot) continue;
+      const size_t pi = std::stoul(name.substr(dot + 1));
+      if (pi >= groups_[gi].params.size() || groups_[gi].params[pi].sizes() != t.sizes())
+        throw Error(what + ": optimizer state '" + name + "' does not fit the model");
+      buffers_[gi][pi] = t.clone();
+      placed = true;
+    }
+    if (!placed) throw Error(what + ": unknown optimizer state '" + name + "'");
+  }
+}
+
+}  // namespace amr

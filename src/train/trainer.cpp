@@ -1,0 +1,379 @@
+#include "amr/train/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "amr/data/loader.h"
+#include "amr/data/voc.h"
+#include "amr/eval/classification.h"
+#include "amr/io/atomic_file.h"
+#include "amr/io/error.h"
+#include "amr/io/weights.h"
+#include "amr/model/losses.h"
+#include "amr/runtime.h"
+#include "amr/train/optimizer.h"
+
+namespace fs = std::filesystem;
+
+namespace amr {
+
+AmrNetOptions net_options(const TrainConfig& c, int64_t num_classes) {
+  AmrNetOptions o;
+  o.backbone.arch = c.arch;
+  o.backbone.strides = c.strides;
+  o.backbone.bn = parse_bn_mode(c.bn);
+  o.num_classes = num_classes;
+  o.dual = c.dual();
+  o.amm.threshold = parse_threshold_mode(c.tau, c.tau_mode);
+  o.routing = parse_routing(c.routing);
+  return o;
+}
+
+namespace {
+
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+
+// Loads backbone weights under `prefix` + name into `net`; AMM parameters may be missing (they
+// are new), anything else missing or unexpected is an error.
+void load_branch(AmrNet& net, const NamedTensors& tensors, const std::string& prefix, const std::string& what) {
+  NamedTensors renamed;
+  for (const auto& [k, v] : tensors) renamed.emplace_back(prefix + k, v);
+  LoadReport r = load_state_dict(*net, renamed, /*strict=*/false, what);
+  for (const auto& k : r.unexpected)
+    throw Error(what + ": unexpected key '" + k.substr(prefix.size()) + "' for a " + net->options().backbone.arch + " backbone");
+  for (const auto& k : r.missing)
+    if (starts_with(k, prefix) && k.find(".amm.") == std::string::npos)
+      throw Error(what + ": weights do not cover '" + k + "'");
+}
+
+NamedTensors with_prefix_stripped(const NamedTensors& t, const std::string& prefix) {
+  NamedTensors out;
+  for (const auto& [k, v] : t)
+    if (starts_with(k, prefix)) out.emplace_back(k.substr(prefix.size()), v);
+  return out;
+}
+
+std::string weights_file_of(const std::string& path) {
+  return fs::is_directory(path) ? path + "/model.pt" : path;
+}
+
+void initialize(AmrNet& net, const TrainConfig& c) {
+  if (!c.init.empty()) {
+    NamedTensors backbone = read_pth(c.init);
+    load_branch(net, backbone, "spotlight.", "init " + c.init);
+    if (net->compensation) load_branch(net, backbone, "compensation.", "init " + c.init);
+  }
+  if (!c.init_from.empty()) {
+    const std::string file = weights_file_of(c.init_from);
+    NamedTensors run = read_pth(file);
+    NamedTensors backbone = with_prefix_stripped(run, "spotlight.");
+    if (backbone.empty()) throw Error("init_from " + file + ": no spotlight.* weights (expected a cam run)");
+    load_branch(net, backbone, "spotlight.", "init_from " + file);
+    if (net->compensation) load_branch(net, backbone, "compensation.", "init_from " + file);
+    for (const auto& [k, v] : run) {
+      if (k != "classifier.weight") continue;
+      if (v.sizes() != net->classifier->weight.sizes())
+        throw Error("init_from " + file + ": classifier has " + std::to_string(v.size(0)) + " classes, the data has " +
+                    std::to_string(net->classifier->weight.size(0)));
+      torch::NoGradGuard no_grad;
+      net->classifier->weight.copy_(v);
+      if (net->classifier2) net->classifier2->weight.copy_(v);
+    }
+  }
+}
+
+std::vector<ParamGroup> param_groups(AmrNet& net, const TrainConfig& c) {
+  std::vector<ParamGroup> g;
+  g.push_back({"spotlight", net->spotlight_backbone_parameters(), c.lr * c.lr_mult_backbone, c.weight_decay});
+  if (net->compensation)
+    g.push_back({"compensation", net->compensation_backbone_parameters(), c.lr * c.lr_mult_compensation, c.weight_decay});
+  g.push_back({"classifier", net->classifier_parameters(), c.lr * c.lr_mult_classifier, c.weight_decay});
+  return g;
+}
+
+struct Position {
+  int64_t epoch = 0, samples = 0, step = 0;
+};
+
+NamedTensors prefixed(const NamedTensors& t, const std::string& prefix) {
+  NamedTensors out;
+  for (const auto& [k, v] : t) out.emplace_back(prefix + k, v);
+  return out;
+}
+
+void save_checkpoint(const std::string& path, AmrNet& net, const PolySgd& opt, const Position& pos) {
+  NamedTensors all = prefixed(state_dict(*net), "model.");
+  for (auto& kv : prefixed(opt.state(), "optim.")) all.push_back(kv);
+  all.emplace_back("meta.epoch", torch::tensor(pos.epoch, torch::kInt64));
+  all.emplace_back("meta.samples", torch::tensor(pos.samples, torch::kInt64));
+  all.emplace_back("meta.step", torch::tensor(pos.step, torch::kInt64));
+  auto gen = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    all.emplace_back("meta.torch_rng", gen.get_state());
+  }
+  write_pth(path, all);
+}
+
+Position load_checkpoint(const std::string& path, AmrNet& net, PolySgd& opt) {
+  NamedTensors all = read_pth(path);
+  NamedTensors model, optim;
+  Position pos;
+  for (const auto& [k, v] : all) {
+    if (starts_with(k, "model.")) model.emplace_back(k.substr(6), v);
+    else if (starts_with(k, "optim.")) optim.emplace_back(k.substr(6), v);
+    else if (k == "meta.epoch") pos.epoch = v.item<int64_t>();
+    else if (k == "meta.samples") pos.samples = v.item<int64_t>();
+    else if (k == "meta.step") pos.step = v.item<int64_t>();
+    else if (k == "meta.torch_rng") {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(v);
+    }
+  }
+  load_state_dict(*net, model, /*strict=*/true, path);
+  opt.load_state(optim, path);
+  return pos;
+}
+
+// Keeps the log lines of steps <= `step` (a resumed run rewrites what came after).
+void truncate_log(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.value("step", int64_t(0)) > step) continue;
+    } catch (const std::exception&) {
+      continue;  // a line cut by the interruption
+    }
+    kept += line + "\n";
+  }
+  in.close();
+  write_bytes_atomically(path, std::vector<char>(kept.begin(), kept.end()));
+}
+
+std::string format_duration(double seconds) {
+  const auto s = static_cast<int64_t>(seconds);
+  std::ostringstream o;
+  o << s / 3600 << ":" << std::setw(2) << std::setfill('0') << (s / 60) % 60 << ":" << std::setw(2) << s % 60;
+  return o.str();
+}
+
+ClassificationMetrics validate(AmrNet& net, const VocDataset& val, const TrainConfig& c, ClassificationMetrics* comp) {
+  LoaderOptions lo;
+  lo.batch = c.batch;
+  lo.workers = c.workers;
+  lo.shuffle = false;
+  lo.drop_last = false;
+  lo.seed = c.seed;
+  lo.augment = AugmentOptions{c.crop, c.crop, false, c.crop};
+  BatchLoader loader(val, lo);
+  loader.start_epoch(0);
+  std::vector<at::Tensor> ls, lc, ys;
+  net->eval();
+  {
+    torch::NoGradGuard no_grad;
+    while (auto b = loader.next()) {
+      AmrOutput out = net->forward(b->images);
+      ls.push_back(out.logits_s);
+      if (out.logits_c.defined()) lc.push_back(out.logits_c);
+      ys.push_back(b->labels);
+    }
+  }
+  net->train();
+  at::Tensor y = torch::cat(ys);
+  if (comp && !lc.empty()) *comp = classification_metrics(torch::cat(lc), y);
+  return classification_metrics(torch::cat(ls), y);
+}
+
+}  // namespace
+
+TrainSummary train(TrainConfig c, const TrainOptions& opt) {
+  const std::string run = opt.run_dir;
+  if (run.empty()) throw Error("--out: required (the run directory)");
+  if (opt.resume && !fs::exists(run + "/last.pt")) throw Error("--resume: no " + run + "/last.pt to resume from");
+  c.resolve();
+  ensure_dir(run, "--out");
+  configure_runtime(c.threads);
+
+  DatasetOptions dopt;
+  dopt.root = c.data;
+  dopt.list = c.list;
+  dopt.labels_from_masks = c.labels_from_masks;
+  dopt.label_min_fraction = c.label_min_fraction;
+  dopt.skip_bad = c.skip_bad;
+  dopt.require_masks = c.labels_from_masks;
+  VocDataset ds = open_voc(dopt);
+  std::unique_ptr<VocDataset> val;
+  if (!c.val_list.empty()) {
+    dopt.list = c.val_list;
+    val = std::make_unique<VocDataset>(open_voc(dopt));
+  }
+
+  torch::manual_seed(c.seed);
+  AmrNet net(net_options(c, ds.num_classes()));
+  if (!opt.resume) initialize(net, c);
+  net->train();
+
+  LoaderOptions lo;
+  lo.batch = c.batch;
+  lo.workers = c.workers;
+  lo.seed = c.seed;
+  lo.augment = AugmentOptions{c.resize_long[0], c.resize_long[1], c.hflip, c.crop};
+  lo.crop_labels = c.labels_from_masks;
+  lo.label_min_fraction = c.label_min_fraction;
+  lo.skip_bad = c.skip_bad;
+  BatchLoader loader(ds, lo);
+  const int64_t steps_per_epoch = loader.batches_per_epoch();
+  if (steps_per_epoch < 1)
+    throw Error("--list " + c.list + ": " + std::to_string(ds.ids.size()) + " images make no batch of " + std::to_string(c.batch));
+  const int64_t max_step = steps_per_epoch * c.epochs;
+  PolySgd sgd(param_groups(net, c), c.momentum, c.poly_power, max_step);
+
+  Position pos;
+  const std::string last = run + "/last.pt", log_path = run + "/log.jsonl";
+  if (opt.resume) {
+    pos = load_checkpoint(last, net, sgd);
+    truncate_log(log_path, pos.step);
+  } else {
+    std::error_code ec;
+    fs::remove(log_path, ec);
+  }
+  {
+    const std::string yaml = to_yaml(c);
+    write_bytes_atomically(run + "/config.yaml", std::vector<char>(yaml.begin(), yaml.end()));
+  }
+  std::ofstream log(log_path, std::ios::app);
+  if (!log) throw Error("--out " + run + ": cannot write log.jsonl");
+
+  LossOptions lopt;
+  lopt.cps_weight = c.cps_weight;
+  lopt.area_weight = c.area_weight;
+  lopt.official_flip_pair = c.official_flip_pair;
+  const bool tty = !opt.quiet && isatty(STDERR_FILENO);
+  const int64_t micro = c.batch / c.accumulate;
+  TrainSummary summary;
+  int64_t steps_this_run = 0;
+  const auto run_start = std::chrono::steady_clock::now();
+  double images_done = 0;
+
+  for (int64_t epoch = pos.epoch; epoch < c.epochs; ++epoch) {
+    loader.start_epoch(epoch, epoch == pos.epoch ? pos.samples : 0);
+    while (auto batch = loader.next()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      sgd.zero_grad();
+      double total = 0, cls = 0, cps = 0, area = 0;
+      for (int64_t m = 0; m < c.accumulate; ++m) {
+        at::Tensor x = batch->images.narrow(0, m * micro, micro), y = batch->labels.narrow(0, m * micro, micro);
+        LossTerms t = amr_loss(net->forward(x), y, lopt);
+        (t.total / static_cast<double>(c.accumulate)).backward();
+        total += t.total.item<double>() / c.accumulate;
+        cls += t.cls.item<double>() / c.accumulate;
+        if (t.cps.defined()) cps += t.cps.item<double>() / c.accumulate;
+        if (t.area.defined()) area += t.area.item<double>() / c.accumulate;
+      }
+      if (!std::isfinite(total))
+        throw Error("step " + std::to_string(pos.step + 1) + ": loss is " + std::to_string(total) +
+                    "; stopped (lower lr?); " + last + " keeps the last good checkpoint");
+      const double lr_now = sgd.lr(0, pos.step);  // the base (backbone) group
+      sgd.step(pos.step);
+      ++pos.step;
+      ++steps_this_run;
+      pos.samples = loader.samples_consumed();
+      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      images_done += static_cast<double>(batch->images.size(0));
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+      nlohmann::json j = {{"type", "step"}, {"epoch", epoch}, {"step", pos.step}, {"loss", total}, {"cls", cls},
+                          {"lr", lr_now}, {"images_per_s", batch->images.size(0) / dt}};
+      if (c.dual()) j["cps"] = cps;
+      if (c.area_weight > 0) j["area"] = area;
+      log << j.dump() << "\n" << std::flush;
+      summary.last_loss = total;
+      const double eta = elapsed / static_cast<double>(steps_this_run) * static_cast<double>(max_step - pos.step);
+      if (tty) {
+        std::cerr << "\r[" << std::setw(3) << (100 * pos.step / max_step) << "%] epoch " << epoch + 1 << "/" << c.epochs
+                  << " step " << pos.step << "/" << max_step << " loss " << std::fixed << std::setprecision(4) << total
+                  << " " << std::setprecision(1) << images_done / elapsed << " img/s ETA " << format_duration(eta)
+                  << "   " << std::flush;
+      } else if (!opt.quiet && (pos.step % c.log_every == 0 || pos.step == max_step)) {
+        std::cerr << "epoch " << epoch + 1 << "/" << c.epochs << " step " << pos.step << "/" << max_step << " loss "
+                  << std::fixed << std::setprecision(4) << total << " lr " << std::setprecision(5) << lr_now << " "
+                  << std::setprecision(1) << images_done / elapsed << " img/s ETA " << format_duration(eta) << "\n";
+      }
+      if (c.checkpoint_every > 0 && pos.step % c.checkpoint_every == 0) save_checkpoint(last, net, sgd, pos);
+      if (opt.stop_after_steps > 0 && steps_this_run >= opt.stop_after_steps) {
+        save_checkpoint(last, net, sgd, pos);
+        summary.steps = pos.step;
+        if (tty) std::cerr << "\n";
+        return summary;
+      }
+    }
+    if (tty) std::cerr << "\n";
+    pos.epoch = epoch + 1;
+    pos.samples = 0;
+    nlohmann::json ej = {{"type", "epoch"}, {"epoch", epoch + 1}, {"step", pos.step}};
+    if (val) {
+      ClassificationMetrics mc;
+      ClassificationMetrics ms = validate(net, *val, c, c.dual() ? &mc : nullptr);
+      ej["val_map"] = ms.map;
+      ej["val_f1"] = ms.f1_micro;
+      ej["val_f1_macro"] = ms.f1_macro;
+      if (c.dual()) {
+        ej["val_map_compensation"] = mc.map;
+        ej["val_f1_compensation"] = mc.f1_micro;
+      }
+      if (!opt.quiet)
+        std::cerr << "epoch " << epoch + 1 << " validation: mAP " << std::setprecision(3) << ms.map << " F1 "
+                  << ms.f1_micro << (c.dual() ? " (compensation mAP " + std::to_string(mc.map) + " F1 " + std::to_string(mc.f1_micro) + ")" : "")
+                  << "\n";
+    }
+    log << ej.dump() << "\n" << std::flush;
+    write_pth(run + "/epoch_" + std::to_string(epoch + 1) + ".pt", state_dict(*net));
+    save_checkpoint(last, net, sgd, pos);
+  }
+  write_pth(run + "/model.pt", state_dict(*net));
+  summary.steps = pos.step;
+  summary.finished = true;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  summary.images_per_second = elapsed > 0 ? images_done / elapsed : 0;
+  return summary;
+}
+
+LoadedRun load_run(const std::string& run_dir, int64_t num_classes_or_0) {
+  const std::string cfg_path = run_dir + "/config.yaml";
+  const std::string weights = run_dir + "/model.pt";
+  if (!fs::is_directory(run_dir)) throw Error("--run " + run_dir + ": not a directory");
+  if (!fs::exists(cfg_path)) throw Error("--run " + run_dir + ": no config.yaml (not a run directory)");
+  if (!fs::exists(weights)) throw Error("--run " + run_dir + ": no model.pt (training not finished?)");
+  std::ifstream in(cfg_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  LoadedRun r;
+  r.config = config_from_yaml_text(ss.str(), cfg_path);
+  NamedTensors tensors = read_pth(weights);
+  int64_t classes = 0;
+  for (const auto& [k, v] : tensors)
+    if (k == "classifier.weight") classes = v.size(0);
+  if (classes == 0) throw Error(weights + ": no classifier.weight");
+  if (num_classes_or_0 > 0 && num_classes_or_0 != classes)
+    throw Error("--run " + run_dir + ": the model has " + std::to_string(classes) + " classes, the data " +
+                std::to_string(num_classes_or_0));
+  r.net = AmrNet(net_options(r.config, classes));
+  load_state_dict(*r.net, tensors, /*strict=*/true, weights);
+  r.net->eval();
+  return r;
+}
+
+}  // namespace amr
