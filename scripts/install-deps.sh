@@ -7,7 +7,7 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   libopenblas0-openmp            # fast BLAS for LibTorch's 1x1 convolutions (the reference BLAS is 8-10x slower)
   dataset-fashion-mnist          # raw material of the FashionScenes demo/benchmark data
-  python3-torch python3-torchvision python3-numpy python3-pil   # test/benchmark oracles only
+  python3-torch python3-torchvision python3-numpy python3-pil python3-opencv   # test/benchmark oracles only
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

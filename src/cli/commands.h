@@ -8,6 +8,10 @@ void add_import_weights(CLI::App& app);
 void add_forward(CLI::App& app);
 void add_scenes(CLI::App& app);
 void add_train(CLI::App& app);
+void add_cam(CLI::App& app);
+void add_eval(CLI::App& app);
+void add_label(CLI::App& app);
+void add_viz(CLI::App& app);
 
 // --threads, shared by every subcommand.
 void add_threads(CLI::App* app);

@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
   amr::cli::add_forward(app);
   amr::cli::add_scenes(app);
   amr::cli::add_train(app);
+  amr::cli::add_cam(app);
+  amr::cli::add_eval(app);
+  amr::cli::add_label(app);
+  amr::cli::add_viz(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -128,7 +128,7 @@ VocDataset open_voc(const DatasetOptions& opt) {
   if ((from_masks || opt.require_masks) && ds.mask_dir.empty())
     throw Error("--data " + opt.root + ": no cls_labels.txt and no SegmentationClass[Aug]/ to derive labels from");
   std::unordered_map<std::string, std::vector<float>> cls;
-  if (!from_masks) cls = read_cls_labels(opt.root + "/cls_labels.txt", ds.num_classes());
+  if (!from_masks && opt.load_labels) cls = read_cls_labels(opt.root + "/cls_labels.txt", ds.num_classes());
 
   for (const auto& id : ids) {
     ds.ids.push_back(id);
@@ -139,7 +139,9 @@ VocDataset open_voc(const DatasetOptions& opt) {
       if (from_masks || opt.require_masks) {
         if (!fs::exists(ds.mask_path(i))) throw Error("mask " + ds.mask_path(i) + ": no such file");
       }
-      if (from_masks) {
+      if (!opt.load_labels) {
+        ds.labels.emplace_back(static_cast<size_t>(ds.num_classes()), 0.f);
+      } else if (from_masks) {
         ds.labels.push_back(labels_from_mask(read_label_png(ds.mask_path(i)), ds, opt.label_min_fraction));
       } else {
         auto it = cls.find(id);

@@ -13,6 +13,7 @@ struct DatasetOptions {
   double label_min_fraction = 0.0; // a class counts when it covers >= this fraction of labelled pixels
   bool require_images = true;      // every id's JPEG must exist
   bool require_masks = false;      // evaluation/crop labels need masks
+  bool load_labels = true;         // false: ids and masks only (evaluation)
   bool skip_bad = false;           // drop ids whose image/mask is missing (counted) instead of failing
 };
 

@@ -1,0 +1,43 @@
+#pragma once
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <opencv2/core/mat.hpp>
+
+#include "amr/model/amr_net.h"
+
+namespace amr {
+
+enum class CamBranch { Spotlight, Compensation, Fused };
+CamBranch parse_branch(const std::string& s);  // throws naming --branch
+
+struct CamOptions {
+  std::vector<double> scales{1.0, 0.5, 1.5, 2.0};
+  bool flip = true;         // each scale runs as the batch [image, mirrored image]
+  double xi = 0.5;          // M = xi * M_S + (1 - xi) * M_C (AMR Eq. 8)
+  CamBranch branch = CamBranch::Fused;
+  bool predicted_classes = false;  // classes from the classifier instead of the labels
+  double score_threshold = 0.5;    // sigmoid score for predicted classes
+  bool keep_branches = false;      // also return the normalized per-branch CAMs
+};
+
+struct ImageCam {
+  std::vector<int64_t> keys;  // foreground class indices
+  at::Tensor cam;             // float [n, H, W] in [0, 1]
+  at::Tensor cam_s, cam_c;    // per branch, with keep_branches (cam_c undefined for one branch)
+};
+
+// IRN make_cam for both AMR branches: per scale (image + mirror as one batch), ReLU CAM summed
+// with the un-mirrored mirror CAM, upsampled (bilinear, align_corners false) to the image size
+// rounded up to the output stride and cropped, summed over scales; then per class divided by its
+// spatial max + 1e-5; the branches fused with xi.
+// `rgb`: 8-bit RGB image; `labels`: K zeros/ones (used unless predicted_classes).
+ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& labels, const CamOptions& opt);
+
+// Rescales an RGB image by `scale` as the multi-scale inference does (cubic up, area down).
+cv::Mat rescale_image(const cv::Mat& rgb, double scale);
+
+int64_t output_stride(const AmrNetOptions& opt);
+
+}  // namespace amr

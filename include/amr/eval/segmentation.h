@@ -1,0 +1,68 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+#include <opencv2/core/mat.hpp>
+
+namespace amr {
+
+// Confusion matrix over n classes (rows: ground truth, columns: prediction), the chainercv /
+// IRN formula. Ground-truth 255 is ignored; a prediction of 255 ("nothing predicted") still
+// counts the pixel in its ground-truth row.
+class Confusion {
+ public:
+  explicit Confusion(int n = 0) : n_(n), m_(static_cast<size_t>(n) * (n + 1), 0) {}
+  void add(const cv::Mat& pred, const cv::Mat& gt);  // CV_8UC1 each, same size
+  void merge(const Confusion& o);
+  int64_t at(int gt, int pred) const { return m_[static_cast<size_t>(gt) * (n_ + 1) + pred]; }
+  int64_t none(int gt) const { return m_[static_cast<size_t>(gt) * (n_ + 1) + n_]; }
+  int size() const { return n_; }
+
+ private:
+  int n_;
+  std::vector<int64_t> m_;
+};
+
+struct SegMetrics {
+  std::vector<std::string> classes;
+  std::vector<double> iou, precision, recall, fp_rate, fn_rate;  // NaN for absent classes
+  double miou = 0, pixel_accuracy = 0, mean_precision = 0, mean_recall = 0;
+};
+// IoU_k = TP / (GT_k + PRED_k - TP); FP_k = (PRED_k - TP) / union; FN_k = (GT_k - TP) / union
+// (so IoU + FP + FN = 1); mIoU = mean over classes with a non-empty union.
+SegMetrics segmentation_metrics(const Confusion& c, const std::vector<std::string>& classes);
+
+struct EvalOptions {
+  std::string cams, data, list;
+  std::vector<double> thresholds{0.2};  // background thresholds (datasets with background)
+  std::vector<double> xis;              // empty: the files' fused `cam`; else xi*cam_s + (1-xi)*cam_c
+  int threads = 0;
+};
+
+struct EvalPoint {
+  double threshold = 0, xi = -1;  // xi < 0: the stored fused CAM
+  SegMetrics metrics;
+};
+
+struct EvalResult {
+  std::vector<EvalPoint> points;  // every (xi, threshold) evaluated
+  size_t best = 0;                // index of the highest mIoU
+  size_t images = 0;
+  bool has_background = true;
+};
+
+// `amr eval`: predictions from CAMS/<id>.npz (background where every class is <= threshold
+// when the dataset has a background class; else argmax over the image's classes).
+EvalResult evaluate_cams(const EvalOptions& opt);
+
+// The prediction of one CAM file's content (keys, cam [n, H, W]) for a dataset.
+cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,
+                          double threshold);
+
+std::vector<double> parse_range(const std::string& spec, const std::string& flag);  // "a:b:step" or "a,b,c"
+std::string markdown_report(const EvalResult& r);
+nlohmann::json to_json(const EvalResult& r);
+
+}  // namespace amr

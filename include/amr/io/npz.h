@@ -1,0 +1,22 @@
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace amr {
+
+// NumPy .npz archives (a zip of .npy arrays), readable by numpy.load. Writing stores arrays
+// uncompressed (CAMs are read back often; inflate costs more than the disk); reading accepts
+// stored and deflated members (np.savez and np.savez_compressed). Supported dtypes: float32,
+// float64, int32, int64, uint8, bool.
+using NamedArrays = std::vector<std::pair<std::string, at::Tensor>>;
+
+void write_npz(const std::string& path, const NamedArrays& arrays);  // atomic
+NamedArrays read_npz(const std::string& path);                      // throws naming the file
+
+// One array of an .npz by name; throws naming the file and key when absent.
+at::Tensor npz_get(const NamedArrays& arrays, const std::string& key, const std::string& path);
+
+}  // namespace amr

@@ -1,0 +1,117 @@
+#include "amr/cam/make_cam.h"
+
+#include <torch/torch.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "amr/data/transforms.h"
+#include "amr/io/error.h"
+
+namespace amr {
+
+CamBranch parse_branch(const std::string& s) {
+  if (s == "spotlight") return CamBranch::Spotlight;
+  if (s == "compensation") return CamBranch::Compensation;
+  if (s == "fused") return CamBranch::Fused;
+  throw Error("--branch: expected spotlight, compensation or fused, got '" + s + "'");
+}
+
+int64_t output_stride(const AmrNetOptions& opt) {
+  const auto& s = opt.backbone.strides;
+  return s[0] * 2 * s[1] * s[2] * s[3];  // conv1, max-pool, layer2..4
+}
+
+cv::Mat rescale_image(const cv::Mat& rgb, double scale) {
+  if (scale == 1.0) return rgb;
+  const cv::Size size(std::max(1, static_cast<int>(std::lround(rgb.cols * scale))),
+                      std::max(1, static_cast<int>(std::lround(rgb.rows * scale))));
+  cv::Mat out;
+  cv::resize(rgb, out, size, 0, 0, scale > 1.0 ? cv::INTER_CUBIC : cv::INTER_AREA);
+  return out;
+}
+
+namespace {
+
+at::Tensor normalize_by_max(const at::Tensor& cam) {
+  if (cam.size(0) == 0) return cam;
+  return cam / (std::get<0>(cam.flatten(1).max(1)).view({-1, 1, 1}) + 1e-5);
+}
+
+std::vector<int64_t> predicted_keys(const at::Tensor& logits, double threshold) {
+  const at::Tensor p = torch::sigmoid(logits);
+  std::vector<int64_t> keys;
+  for (int64_t k = 0; k < p.size(0); ++k)
+    if (p[k].item<double>() >= threshold) keys.push_back(k);
+  if (keys.empty()) keys.push_back(p.argmax().item<int64_t>());
+  return keys;
+}
+
+}  // namespace
+
+ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& labels, const CamOptions& opt) {
+  if (opt.scales.empty()) throw Error("--scales: at least one scale");
+  if (opt.xi < 0 || opt.xi > 1) throw Error("--xi: expected a value in [0, 1]");
+  const bool dual = net->options().dual;
+  if (!dual && opt.branch == CamBranch::Compensation)
+    throw Error("--branch compensation: this run has a single (cam) branch");
+  c10::InferenceMode guard;
+  ImageCam result;
+  if (!opt.predicted_classes)
+    for (size_t k = 0; k < labels.size(); ++k)
+      if (labels[k] > 0.5f) result.keys.push_back(static_cast<int64_t>(k));
+
+  const int64_t H = rgb.rows, W = rgb.cols, os = output_stride(net->options());
+  if (!opt.predicted_classes && result.keys.empty()) {  // nothing to localize
+    result.cam = torch::zeros({0, H, W});
+    if (opt.keep_branches) {
+      result.cam_s = result.cam;
+      if (dual) result.cam_c = result.cam;
+    }
+    return result;
+  }
+  const int64_t Hu = (H + os - 1) / os * os, Wu = (W + os - 1) / os * os;
+  const bool want_s = opt.branch != CamBranch::Compensation || opt.keep_branches;
+  const bool want_c = dual && (opt.branch != CamBranch::Spotlight || opt.keep_branches);
+  at::Tensor sum_s, sum_c;
+  at::Tensor index;
+  bool keys_ready = !opt.predicted_classes;
+  if (keys_ready) index = torch::tensor(result.keys, torch::kLong);
+
+  // The scale 1.0 first: with predicted classes, its logits choose the keys.
+  std::vector<double> scales = opt.scales;
+  std::stable_partition(scales.begin(), scales.end(), [](double s) { return s == 1.0; });
+  for (double s : scales) {
+    at::Tensor x = to_normalized_tensor(rescale_image(rgb, s)).unsqueeze(0);
+    if (opt.flip) x = torch::cat({x, x.flip({3})});
+    AmrOutput out = net->forward(x);
+    if (!keys_ready) {
+      at::Tensor logits = dual ? 0.5 * (out.logits_s.mean(0) + out.logits_c.mean(0)) : out.logits_s.mean(0);
+      result.keys = predicted_keys(logits, opt.score_threshold);
+      index = torch::tensor(result.keys, torch::kLong);
+      keys_ready = true;
+    }
+    auto accumulate = [&](const at::Tensor& cam, at::Tensor& sum) {
+      at::Tensor c = opt.flip ? cam[0] + cam[1].flip({2}) : cam[0];
+      c = c.index_select(0, index).unsqueeze(1);
+      c = torch::upsample_bilinear2d(c, {Hu, Wu}, /*align_corners=*/false).squeeze(1).slice(1, 0, H).slice(2, 0, W);
+      sum = sum.defined() ? sum + c : c;
+    };
+    if (want_s) accumulate(out.cam_s, sum_s);
+    if (want_c) accumulate(out.cam_c, sum_c);
+  }
+  at::Tensor ns = want_s ? normalize_by_max(sum_s) : at::Tensor();
+  at::Tensor nc = want_c ? normalize_by_max(sum_c) : at::Tensor();
+  switch (opt.branch) {
+    case CamBranch::Spotlight: result.cam = ns; break;
+    case CamBranch::Compensation: result.cam = nc; break;
+    case CamBranch::Fused: result.cam = dual ? opt.xi * ns + (1.0 - opt.xi) * nc : ns; break;
+  }
+  if (opt.keep_branches) {
+    result.cam_s = ns;
+    result.cam_c = nc;
+  }
+  if (!result.cam.defined()) result.cam = torch::zeros({0, H, W});
+  return result;
+}
+
+}  // namespace amr

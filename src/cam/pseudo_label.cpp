@@ -1,0 +1,175 @@
+#include "amr/cam/pseudo_label.h"
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <thread>
+
+#include "amr/data/voc.h"
+#include "amr/eval/segmentation.h"
+#include "amr/io/atomic_file.h"
+#include "amr/io/error.h"
+#include "amr/io/npz.h"
+#include "amr/io/png.h"
+#include "amr/runtime.h"
+
+namespace fs = std::filesystem;
+
+namespace amr {
+
+cv::Mat cam_to_label(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,
+                     const LabelOptions& opt) {
+  const bool two = opt.fg >= 0 || opt.bg >= 0;
+  if (two && (opt.fg < 0 || opt.bg < 0 || opt.bg > opt.fg))
+    throw Error("--fg/--bg: give both, with bg <= fg");
+  if (!two) return cam_to_prediction(keys, cam, n, h, w, has_background, opt.bg_threshold);
+  cv::Mat fg = cam_to_prediction(keys, cam, n, h, w, has_background, opt.fg);
+  if (!has_background) {
+    // No background: a pixel whose best class score is below fg is unsure.
+    const size_t plane = static_cast<size_t>(h) * w;
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        float best = 0;
+        for (int k = 0; k < n; ++k) best = std::max(best, cam[k * plane + static_cast<size_t>(y) * w + x]);
+        if (best < opt.fg) fg.at<uint8_t>(y, x) = 255;
+      }
+    return fg;
+  }
+  cv::Mat bg = cam_to_prediction(keys, cam, n, h, w, has_background, opt.bg);
+  cv::Mat label = fg.clone();
+  label.setTo(255, fg == 0);
+  label.setTo(0, bg == 0);
+  return label;
+}
+
+namespace {
+
+struct CamFile {
+  std::vector<int64_t> keys;
+  at::Tensor cam;
+};
+
+CamFile read_cam(const std::string& path, int64_t num_classes) {
+  NamedArrays a = read_npz(path);
+  at::Tensor keys = npz_get(a, "keys", path).to(torch::kLong);
+  CamFile f;
+  f.keys.assign(keys.data_ptr<int64_t>(), keys.data_ptr<int64_t>() + keys.numel());
+  for (int64_t k : f.keys)
+    if (k < 0 || k >= num_classes) throw Error(path + ": class index " + std::to_string(k) + " out of range");
+  f.cam = npz_get(a, "cam", path).to(torch::kFloat32).contiguous();
+  if (f.cam.dim() != 3 || f.cam.size(0) != keys.numel()) throw Error(path + ": cam does not match its keys");
+  return f;
+}
+
+// Runs fn(i) for every id on a pool of threads; the first error stops all and is rethrown.
+template <typename Fn>
+void parallel_ids(size_t count, int threads, Fn fn) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::string failure;
+  auto work = [&] {
+    for (size_t i; (i = next++) < count;) {
+      try {
+        fn(i);
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (failure.empty()) failure = e.what();
+        next = count;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < (threads > 0 ? threads : available_cores()); ++t) pool.emplace_back(work);
+  for (auto& t : pool) t.join();
+  if (!failure.empty()) throw Error(failure);
+}
+
+VocDataset open_for_cams(const std::string& data, const std::string& list, bool need_images) {
+  DatasetOptions d;
+  d.root = data;
+  d.list = list;
+  d.require_images = need_images;
+  d.load_labels = false;
+  return open_voc(d);
+}
+
+cv::Mat palette_bgr(const cv::Mat& label) {
+  cv::Mat out(label.size(), CV_8UC3);
+  for (int y = 0; y < label.rows; ++y)
+    for (int x = 0; x < label.cols; ++x) {
+      const auto& c = voc_palette()[label.at<uint8_t>(y, x)];
+      out.at<cv::Vec3b>(y, x) = cv::Vec3b(c[2], c[1], c[0]);
+    }
+  return out;
+}
+
+void caption(cv::Mat& tile, const std::string& text) {
+  const double scale = std::max(0.3, tile.rows / 400.0);
+  cv::putText(tile, text, cv::Point(3, static_cast<int>(14 * scale) + 2), cv::FONT_HERSHEY_SIMPLEX, scale,
+              cv::Scalar(0, 0, 0), 3);
+  cv::putText(tile, text, cv::Point(3, static_cast<int>(14 * scale) + 2), cv::FONT_HERSHEY_SIMPLEX, scale,
+              cv::Scalar(255, 255, 255), 1);
+}
+
+}  // namespace
+
+size_t write_pseudo_labels(const LabelOptions& opt) {
+  VocDataset ds = open_for_cams(opt.data, opt.list, false);
+  ensure_dir(opt.out, "--out");
+  c10::InferenceMode guard;
+  parallel_ids(ds.ids.size(), opt.threads, [&](size_t i) {
+    c10::InferenceMode g;
+    const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
+    CamFile f = read_cam(path, ds.num_classes());
+    cv::Mat label = cam_to_label(f.keys, f.cam.data_ptr<float>(), static_cast<int>(f.cam.size(0)),
+                                 static_cast<int>(f.cam.size(1)), static_cast<int>(f.cam.size(2)), ds.has_background, opt);
+    write_label_png(opt.out + "/" + ds.ids[i] + ".png", label);
+  });
+  return ds.ids.size();
+}
+
+size_t write_visualizations(const VizOptions& opt) {
+  VocDataset ds = open_for_cams(opt.data, opt.list, true);
+  ensure_dir(opt.out, "--out");
+  const size_t count = opt.max_images > 0 ? std::min(ds.ids.size(), static_cast<size_t>(opt.max_images)) : ds.ids.size();
+  parallel_ids(count, opt.threads, [&](size_t i) {
+    c10::InferenceMode g;
+    const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
+    CamFile f = read_cam(path, ds.num_classes());
+    cv::Mat rgb = read_rgb(ds.image_path(i)), bgr;
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    const int h = bgr.rows, w = bgr.cols;
+    if (f.cam.size(1) != h || f.cam.size(2) != w) throw Error(path + ": CAM size differs from image " + ds.image_path(i));
+    std::vector<cv::Mat> tiles{bgr.clone()};
+    caption(tiles[0], ds.ids[i]);
+    for (size_t k = 0; k < f.keys.size(); ++k) {
+      cv::Mat cam(h, w, CV_32FC1, f.cam[static_cast<int64_t>(k)].data_ptr<float>()), cam8, heat, tile;
+      cam.convertTo(cam8, CV_8UC1, 255.0);
+      cv::applyColorMap(cam8, heat, cv::COLORMAP_JET);
+      cv::addWeighted(bgr, 0.5, heat, 0.5, 0, tile);
+      caption(tile, ds.classes[static_cast<size_t>(f.keys[k])]);
+      tiles.push_back(tile);
+    }
+    LabelOptions lo;
+    lo.bg_threshold = opt.bg_threshold;
+    cv::Mat label = cam_to_label(f.keys, f.cam.data_ptr<float>(), static_cast<int>(f.keys.size()), h, w, ds.has_background, lo);
+    tiles.push_back(palette_bgr(label));
+    caption(tiles.back(), "pseudo-label");
+    if (!ds.mask_dir.empty() && fs::exists(ds.mask_path(i))) {
+      tiles.push_back(palette_bgr(read_label_png(ds.mask_path(i))));
+      caption(tiles.back(), "ground truth");
+    }
+    cv::Mat strip;
+    cv::hconcat(tiles, strip);
+    std::vector<uchar> buf;
+    cv::imencode(".png", strip, buf);
+    write_bytes_atomically(opt.out + "/" + ds.ids[i] + ".png", std::vector<char>(buf.begin(), buf.end()));
+  });
+  return count;
+}
+
+}  // namespace amr

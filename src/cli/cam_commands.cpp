@@ -1,0 +1,124 @@
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "amr/cam/cam_runner.h"
+#include "amr/cam/pseudo_label.h"
+#include "amr/eval/segmentation.h"
+#include "amr/io/atomic_file.h"
+#include "amr/io/error.h"
+#include "commands.h"
+
+namespace amr::cli {
+
+void add_cam(CLI::App& app) {
+  auto o = std::make_shared<CamRunOptions>();
+  auto a = std::make_shared<std::map<std::string, std::string>>();
+  auto* cmd = app.add_subcommand("cam", "multi-scale CAMs of a trained run: one .npz per image");
+  cmd->add_option("--run", o->run, "training run directory");
+  cmd->add_option("--weights", o->weights, "or a weights file (e.g. from import-weights)");
+  cmd->add_option("--arch", o->arch, "with --weights: resnet18 | resnet34 | resnet50");
+  cmd->add_option("--data", o->data, "dataset root (VOC layout)")->required();
+  cmd->add_option("--list", o->list, "ids to process (file, or name under --data)")->required();
+  cmd->add_option("--out", o->out, "output directory of <id>.npz")->required();
+  cmd->add_option("--scales", (*a)["scales"], "comma list of scales (default 1.0,0.5,1.5,2.0)");
+  cmd->add_option("--strides", (*a)["strides"], "with --weights: strides of conv1,layer2,layer3,layer4 (default 2,2,2,1)");
+  cmd->add_option("--xi", o->cam.xi, "fusion weight: xi*spotlight + (1-xi)*compensation")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--branch", (*a)["branch"], "spotlight | compensation | fused (default)");
+  cmd->add_option("--classes", (*a)["classes"], "labels (default: ground-truth image labels) | predicted");
+  cmd->add_option("--score-threshold", o->cam.score_threshold, "with --classes predicted: sigmoid score")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--save-branches", o->cam.keep_branches, "also store cam_s and cam_c (for --xi-sweep)");
+  auto no_flip = std::make_shared<bool>(false);
+  cmd->add_flag("--no-flip", *no_flip, "no mirrored pass");
+  cmd->add_flag("--labels-from-masks", o->labels_from_masks, "image labels from the masks");
+  cmd->add_option("--shard", (*a)["shard"], "i/n: process every n-th id from i");
+  cmd->add_flag("--resume", o->resume, "skip ids whose .npz exists and is valid");
+  cmd->add_flag("--quiet", o->quiet, "no progress output");
+  add_threads(cmd);
+  on_run(cmd, [o, a, no_flip] {
+    auto& m = *a;
+    if (!m["scales"].empty()) o->cam.scales = parse_range(m["scales"], "--scales");
+    for (double s : o->cam.scales)
+      if (!(s > 0 && s <= 4)) throw Error("--scales: each scale must be in (0, 4]");
+    if (!m["strides"].empty()) {
+      auto s = parse_range(m["strides"], "--strides");
+      if (s.size() != 4) throw Error("--strides: expected 4 values");
+      for (int i = 0; i < 4; ++i) o->strides[i] = static_cast<int64_t>(s[i]);
+    }
+    if (!m["branch"].empty()) o->cam.branch = parse_branch(m["branch"]);
+    if (!m["classes"].empty()) {
+      if (m["classes"] != "predicted" && m["classes"] != "labels")
+        throw Error("--classes: expected labels or predicted, got '" + m["classes"] + "'");
+      o->cam.predicted_classes = m["classes"] == "predicted";
+    }
+    if (*no_flip) o->cam.flip = false;
+    if (!m["shard"].empty()) parse_shard(m["shard"], o.get());
+    CamRunSummary s = run_cam(*o);
+    std::cout << "wrote " << s.written << " CAMs to " << o->out << " (" << s.skipped << " already done, shard of "
+              << s.in_shard << "), " << (s.written ? s.seconds / static_cast<double>(s.written) : 0.0) << " s/image\n";
+  });
+}
+
+void add_eval(CLI::App& app) {
+  auto o = std::make_shared<EvalOptions>();
+  auto a = std::make_shared<std::map<std::string, std::string>>();
+  auto bg = std::make_shared<double>(0.2);
+  auto* cmd = app.add_subcommand("eval", "mIoU of CAMs against ground-truth masks");
+  cmd->add_option("--cams", o->cams, "directory of <id>.npz from amr cam")->required();
+  cmd->add_option("--data", o->data, "dataset root with SegmentationClass[Aug]/")->required();
+  cmd->add_option("--list", o->list, "ids to evaluate")->required();
+  cmd->add_option("--bg-threshold", *bg, "background threshold")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--sweep", (*a)["sweep"], "background thresholds START:STOP:STEP (e.g. 0.05:0.60:0.05)");
+  cmd->add_option("--xi-sweep", (*a)["xi"], "fusion weights START:STOP:STEP (needs CAMs from --save-branches)");
+  cmd->add_option("--json", (*a)["json"], "write every metric to this JSON file");
+  add_threads(cmd);
+  on_run(cmd, [o, a, bg] {
+    auto& m = *a;
+    o->thresholds = m["sweep"].empty() ? std::vector<double>{*bg} : parse_range(m["sweep"], "--sweep");
+    if (!m["xi"].empty()) o->xis = parse_range(m["xi"], "--xi-sweep");
+    o->threads = threads();
+    EvalResult r = evaluate_cams(*o);
+    std::cout << markdown_report(r);
+    if (!m["json"].empty()) {
+      const std::string text = to_json(r).dump(1) + "\n";
+      write_bytes_atomically(m["json"], std::vector<char>(text.begin(), text.end()));
+      std::cout << "\nwrote " << m["json"] << "\n";
+    }
+  });
+}
+
+void add_label(CLI::App& app) {
+  auto o = std::make_shared<LabelOptions>();
+  auto* cmd = app.add_subcommand("label", "pseudo-label PNGs (VOC palette) from CAMs");
+  cmd->add_option("--cams", o->cams, "directory of <id>.npz")->required();
+  cmd->add_option("--data", o->data, "dataset root (classes.txt)")->required();
+  cmd->add_option("--list", o->list, "ids")->required();
+  cmd->add_option("--out", o->out, "output directory of <id>.png")->required();
+  cmd->add_option("--bg-threshold", o->bg_threshold, "background threshold")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--fg", o->fg, "two thresholds: foreground above this...")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--bg", o->bg, "...background at or below this, 255 (unsure) between")->check(CLI::Range(0.0, 1.0));
+  add_threads(cmd);
+  on_run(cmd, [o] {
+    o->threads = threads();
+    std::cout << "wrote " << write_pseudo_labels(*o) << " pseudo-labels to " << o->out << "\n";
+  });
+}
+
+void add_viz(CLI::App& app) {
+  auto o = std::make_shared<VizOptions>();
+  auto* cmd = app.add_subcommand("viz", "per-image PNG: image, CAM overlays, pseudo-label, ground truth");
+  cmd->add_option("--cams", o->cams, "directory of <id>.npz")->required();
+  cmd->add_option("--data", o->data, "dataset root")->required();
+  cmd->add_option("--list", o->list, "ids")->required();
+  cmd->add_option("--out", o->out, "output directory")->required();
+  cmd->add_option("--bg-threshold", o->bg_threshold, "background threshold of the pseudo-label")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--max-images", o->max_images, "only the first N ids")->check(CLI::NonNegativeNumber);
+  add_threads(cmd);
+  on_run(cmd, [o] {
+    o->threads = threads();
+    std::cout << "wrote " << write_visualizations(*o) << " visualizations to " << o->out << "\n";
+  });
+}
+
+}  // namespace amr::cli

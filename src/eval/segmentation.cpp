@@ -1,0 +1,258 @@
+#include "amr/eval/segmentation.h"
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <cmath>
+#include <iomanip>
+#include <limits>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "amr/data/voc.h"
+#include "amr/io/error.h"
+#include "amr/io/npz.h"
+#include "amr/io/png.h"
+#include "amr/runtime.h"
+
+namespace amr {
+
+void Confusion::add(const cv::Mat& pred, const cv::Mat& gt) {
+  for (int y = 0; y < gt.rows; ++y) {
+    const uint8_t* g = gt.ptr<uint8_t>(y);
+    const uint8_t* p = pred.ptr<uint8_t>(y);
+    for (int x = 0; x < gt.cols; ++x) {
+      if (g[x] == 255) continue;
+      if (g[x] >= n_) throw Error("ground truth value " + std::to_string(g[x]) + " >= number of classes " + std::to_string(n_));
+      const int col = p[x] == 255 ? n_ : p[x];
+      ++m_[static_cast<size_t>(g[x]) * (n_ + 1) + col];
+    }
+  }
+}
+
+void Confusion::merge(const Confusion& o) {
+  for (size_t i = 0; i < m_.size(); ++i) m_[i] += o.m_[i];
+}
+
+SegMetrics segmentation_metrics(const Confusion& c, const std::vector<std::string>& classes) {
+  SegMetrics m;
+  m.classes = classes;
+  const int n = c.size();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  double iou_sum = 0, p_sum = 0, r_sum = 0;
+  int iou_n = 0, p_n = 0, r_n = 0;
+  int64_t correct = 0, total = 0;
+  for (int k = 0; k < n; ++k) {
+    int64_t gt = c.none(k), pred = 0;
+    for (int j = 0; j < n; ++j) {
+      gt += c.at(k, j);
+      pred += c.at(j, k);
+    }
+    const int64_t tp = c.at(k, k);
+    correct += tp;
+    total += gt;
+    const double uni = static_cast<double>(gt + pred - tp);
+    m.iou.push_back(uni > 0 ? tp / uni : nan);
+    m.fp_rate.push_back(uni > 0 ? (pred - tp) / uni : nan);
+    m.fn_rate.push_back(uni > 0 ? (gt - tp) / uni : nan);
+    m.precision.push_back(pred > 0 ? static_cast<double>(tp) / pred : nan);
+    m.recall.push_back(gt > 0 ? static_cast<double>(tp) / gt : nan);
+    if (uni > 0) iou_sum += m.iou.back(), ++iou_n;
+    if (pred > 0) p_sum += m.precision.back(), ++p_n;
+    if (gt > 0) r_sum += m.recall.back(), ++r_n;
+  }
+  m.miou = iou_n ? iou_sum / iou_n : nan;
+  m.mean_precision = p_n ? p_sum / p_n : nan;
+  m.mean_recall = r_n ? r_sum / r_n : nan;
+  m.pixel_accuracy = total ? static_cast<double>(correct) / static_cast<double>(total) : nan;
+  return m;
+}
+
+cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,
+                          double threshold) {
+  cv::Mat pred(h, w, CV_8UC1);
+  const size_t plane = static_cast<size_t>(h) * w;
+  for (int y = 0; y < h; ++y) {
+    uint8_t* row = pred.ptr<uint8_t>(y);
+    for (int x = 0; x < w; ++x) {
+      const size_t o = static_cast<size_t>(y) * w + x;
+      int best = -1;
+      float best_v = 0;
+      for (int k = 0; k < n; ++k) {
+        const float v = cam[k * plane + o];
+        if (best < 0 || v > best_v) best = k, best_v = v;
+      }
+      if (has_background) {
+        // IRN: a background channel of value `threshold` placed first wins ties.
+        row[x] = (best < 0 || best_v <= threshold) ? 0 : static_cast<uint8_t>(keys[best] + 1);
+      } else {
+        row[x] = best < 0 ? 255 : static_cast<uint8_t>(keys[best]);
+      }
+    }
+  }
+  return pred;
+}
+
+std::vector<double> parse_range(const std::string& spec, const std::string& flag) {
+  std::vector<double> out;
+  try {
+    if (spec.find(':') != std::string::npos) {
+      std::vector<double> p;
+      std::stringstream ss(spec);
+      std::string tok;
+      while (std::getline(ss, tok, ':')) p.push_back(std::stod(tok));
+      if (p.size() != 3 || p[2] <= 0 || p[1] < p[0]) throw std::invalid_argument("");
+      const auto steps = static_cast<int64_t>(std::floor((p[1] - p[0]) / p[2] + 1e-9));
+      for (int64_t i = 0; i <= steps; ++i) out.push_back(std::round((p[0] + i * p[2]) * 1e9) / 1e9);
+    } else {
+      std::stringstream ss(spec);
+      std::string tok;
+      while (std::getline(ss, tok, ',')) out.push_back(std::stod(tok));
+    }
+  } catch (const std::exception&) {
+    throw Error(flag + ": expected START:STOP:STEP or a comma list, got '" + spec + "'");
+  }
+  if (out.empty()) throw Error(flag + ": empty range '" + spec + "'");
+  return out;
+}
+
+EvalResult evaluate_cams(const EvalOptions& opt) {
+  DatasetOptions d;
+  d.root = opt.data;
+  d.list = opt.list;
+  d.require_images = false;
+  d.require_masks = true;
+  d.load_labels = false;  // the masks are the ground truth
+  VocDataset ds = open_voc(d);
+  std::vector<std::string> names;
+  if (ds.has_background) names.push_back("background");
+  names.insert(names.end(), ds.classes.begin(), ds.classes.end());
+  const int n = static_cast<int>(names.size());
+
+  struct Combo {
+    double xi, t;
+  };
+  std::vector<Combo> combos;
+  for (double xi : (opt.xis.empty() ? std::vector<double>{-1.0} : opt.xis))
+    for (double t : (ds.has_background ? opt.thresholds : std::vector<double>{0.0})) combos.push_back({xi, t});
+  for (const auto& c : combos)
+    if (c.xi > 1.0) throw Error("--xi-sweep: xi must be in [0, 1]");
+
+  std::vector<Confusion> total(combos.size(), Confusion(n));
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::string failure;
+  auto work = [&] {
+    std::vector<Confusion> local(combos.size(), Confusion(n));
+    for (size_t i; (i = next++) < ds.ids.size();) {
+      try {
+        const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
+        NamedArrays a = read_npz(path);
+        at::Tensor keys_t = npz_get(a, "keys", path).to(torch::kLong);
+        cv::Mat gt = read_label_png(ds.mask_path(i));
+        std::vector<int64_t> keys(keys_t.data_ptr<int64_t>(), keys_t.data_ptr<int64_t>() + keys_t.numel());
+        for (int64_t k : keys)
+          if (k < 0 || k >= ds.num_classes())
+            throw Error(path + ": class index " + std::to_string(k) + " out of range (dataset has " +
+                        std::to_string(ds.num_classes()) + " classes)");
+        at::Tensor cam, cs, cc;
+        if (opt.xis.empty()) {
+          cam = npz_get(a, "cam", path).to(torch::kFloat32).contiguous();
+        } else {
+          cs = npz_get(a, "cam_s", path).to(torch::kFloat32);
+          cc = npz_get(a, "cam_c", path).to(torch::kFloat32);
+          cam = cs;
+        }
+        if (cam.dim() != 3 || cam.size(0) != static_cast<int64_t>(keys.size()))
+          throw Error(path + ": cam has shape " + c10::str(cam.sizes()) + ", expected [" + std::to_string(keys.size()) + ", H, W]");
+        if (cam.size(1) != gt.rows || cam.size(2) != gt.cols)
+          throw Error(path + ": CAM is " + std::to_string(cam.size(2)) + "x" + std::to_string(cam.size(1)) + ", mask " +
+                      ds.mask_path(i) + " is " + std::to_string(gt.cols) + "x" + std::to_string(gt.rows));
+        for (size_t c = 0; c < combos.size(); ++c) {
+          at::Tensor m = combos[c].xi < 0 ? cam : (combos[c].xi * cs + (1.0 - combos[c].xi) * cc).contiguous();
+          cv::Mat pred = cam_to_prediction(keys, m.data_ptr<float>(), static_cast<int>(keys.size()), gt.rows, gt.cols,
+                                           ds.has_background, combos[c].t);
+          local[c].add(pred, gt);
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (failure.empty()) failure = e.what();
+        next = ds.ids.size();
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    for (size_t c = 0; c < combos.size(); ++c) total[c].merge(local[c]);
+  };
+  {
+    c10::InferenceMode guard;
+    const int threads = opt.threads > 0 ? opt.threads : available_cores();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+    for (auto& t : pool) t.join();
+  }
+  if (!failure.empty()) throw Error(failure);
+  EvalResult r;
+  r.images = ds.ids.size();
+  r.has_background = ds.has_background;
+  for (size_t c = 0; c < combos.size(); ++c) {
+    r.points.push_back({combos[c].t, combos[c].xi, segmentation_metrics(total[c], names)});
+    if (r.points.back().metrics.miou > r.points[r.best].metrics.miou) r.best = c;
+  }
+  return r;
+}
+
+namespace {
+std::string pct(double v) {
+  if (std::isnan(v)) return "-";
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(2) << 100.0 * v;
+  return o.str();
+}
+nlohmann::json num(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
+}  // namespace
+
+std::string markdown_report(const EvalResult& r) {
+  const EvalPoint& b = r.points[r.best];
+  std::ostringstream o;
+  o << "**mIoU " << pct(b.metrics.miou) << "** on " << r.images << " images";
+  if (r.has_background) o << ", background threshold " << b.threshold;
+  if (b.xi >= 0) o << ", xi " << b.xi;
+  o << "; pixel accuracy " << pct(b.metrics.pixel_accuracy) << "\n\n";
+  o << "| class | IoU | precision | recall | FP | FN |\n|---|---:|---:|---:|---:|---:|\n";
+  for (size_t k = 0; k < b.metrics.classes.size(); ++k)
+    o << "| " << b.metrics.classes[k] << " | " << pct(b.metrics.iou[k]) << " | " << pct(b.metrics.precision[k]) << " | "
+      << pct(b.metrics.recall[k]) << " | " << pct(b.metrics.fp_rate[k]) << " | " << pct(b.metrics.fn_rate[k]) << " |\n";
+  o << "| **mean** | **" << pct(b.metrics.miou) << "** | " << pct(b.metrics.mean_precision) << " | "
+    << pct(b.metrics.mean_recall) << " | | |\n";
+  if (r.points.size() > 1) {
+    o << "\n| xi | threshold | mIoU |\n|---:|---:|---:|\n";
+    for (const auto& p : r.points)
+      o << "| " << (p.xi < 0 ? std::string("-") : std::to_string(p.xi).substr(0, 4)) << " | " << p.threshold << " | "
+        << pct(p.metrics.miou) << (&p == &b ? " (best)" : "") << " |\n";
+  }
+  return o.str();
+}
+
+nlohmann::json to_json(const EvalResult& r) {
+  nlohmann::json j;
+  j["images"] = r.images;
+  j["has_background"] = r.has_background;
+  j["best"] = r.best;
+  for (const auto& p : r.points) {
+    nlohmann::json pj = {{"threshold", p.threshold}, {"miou", num(p.metrics.miou)},
+                         {"pixel_accuracy", num(p.metrics.pixel_accuracy)},
+                         {"mean_precision", num(p.metrics.mean_precision)}, {"mean_recall", num(p.metrics.mean_recall)}};
+    if (p.xi >= 0) pj["xi"] = p.xi;
+    nlohmann::json cls = nlohmann::json::array();
+    for (size_t k = 0; k < p.metrics.classes.size(); ++k)
+      cls.push_back({{"class", p.metrics.classes[k]}, {"iou", num(p.metrics.iou[k])}, {"precision", num(p.metrics.precision[k])},
+                     {"recall", num(p.metrics.recall[k])}, {"fp", num(p.metrics.fp_rate[k])}, {"fn", num(p.metrics.fn_rate[k])}});
+    pj["classes"] = cls;
+    j["points"].push_back(pj);
+  }
+  return j;
+}
+
+}  // namespace amr

@@ -1,0 +1,221 @@
+#include "amr/io/npz.h"
+
+#include <torch/torch.h>
+#include <zlib.h>
+
+#include <cstring>
+#include <map>
+
+#include "amr/io/atomic_file.h"
+#include "amr/io/error.h"
+
+namespace amr {
+namespace {
+
+struct DtypeCode {
+  at::ScalarType type;
+  const char* descr;
+};
+const DtypeCode kDtypes[] = {{at::kFloat, "<f4"}, {at::kDouble, "<f8"}, {at::kInt, "<i4"},
+                             {at::kLong, "<i8"},  {at::kByte, "|u1"},   {at::kBool, "|b1"}};
+
+std::string npy_bytes(const at::Tensor& t, const std::string& name) {
+  const at::Tensor c = t.contiguous().cpu();
+  const char* descr = nullptr;
+  for (auto& d : kDtypes)
+    if (d.type == c.scalar_type()) descr = d.descr;
+  if (!descr) throw Error("npz: unsupported dtype for '" + name + "'");
+  std::string shape = "(";
+  for (int64_t i = 0; i < c.dim(); ++i) shape += std::to_string(c.size(i)) + (c.dim() == 1 ? "," : (i + 1 < c.dim() ? ", " : ""));
+  shape += ")";
+  std::string header = "{'descr': '" + std::string(descr) + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  // magic(6) + version(2) + len(2) + header + '\n', padded to a multiple of 64.
+  const size_t total = ((10 + header.size() + 1 + 63) / 64) * 64;
+  header.append(total - 10 - header.size() - 1, ' ');
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  const auto hl = static_cast<uint16_t>(header.size());
+  out += static_cast<char>(hl & 0xff);
+  out += static_cast<char>(hl >> 8);
+  out += header;
+  out.append(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size());
+  return out;
+}
+
+void put16(std::string& s, uint32_t v) {
+  s += static_cast<char>(v & 0xff);
+  s += static_cast<char>((v >> 8) & 0xff);
+}
+void put32(std::string& s, uint32_t v) {
+  put16(s, v & 0xffff);
+  put16(s, v >> 16);
+}
+uint32_t get16(const char* p) { return uint32_t(uint8_t(p[0])) | (uint32_t(uint8_t(p[1])) << 8); }
+uint32_t get32(const char* p) { return get16(p) | (get16(p + 2) << 16); }
+
+at::Tensor parse_npy(const std::string& data, const std::string& what) {
+  if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0) throw Error(what + ": not a .npy array");
+  const int major = static_cast<uint8_t>(data[6]);
+  size_t hl, off;
+  if (major == 1) {
+    hl = get16(data.data() + 8);
+    off = 10;
+  } else {
+    if (data.size() < 12) throw Error(what + ": truncated .npy header");
+    hl = get32(data.data() + 8);
+    off = 12;
+  }
+  if (off + hl > data.size()) throw Error(what + ": truncated .npy header");
+  const std::string header = data.substr(off, hl);
+  auto field = [&](const std::string& key) {
+    auto p = header.find("'" + key + "'");
+    if (p == std::string::npos) throw Error(what + ": .npy header without '" + key + "'");
+    return header.substr(header.find(':', p) + 1);
+  };
+  std::string descr = field("descr");
+  descr = descr.substr(descr.find('\'') + 1);
+  descr = descr.substr(0, descr.find('\''));
+  at::ScalarType type = at::kFloat;
+  bool found = false;
+  for (auto& d : kDtypes)
+    if (descr == d.descr || (descr.size() == 3 && descr.substr(1) == std::string(d.descr).substr(1) && descr[0] == '='))
+      type = d.type, found = true;
+  if (!found) throw Error(what + ": unsupported dtype " + descr);
+  if (field("fortran_order").find("True") < field("fortran_order").find(','))
+    throw Error(what + ": Fortran-ordered arrays are not supported");
+  std::string shape_s = field("shape");
+  shape_s = shape_s.substr(shape_s.find('(') + 1);
+  shape_s = shape_s.substr(0, shape_s.find(')'));
+  std::vector<int64_t> shape;
+  size_t pos = 0;
+  while (pos < shape_s.size()) {
+    while (pos < shape_s.size() && (shape_s[pos] == ' ' || shape_s[pos] == ',')) ++pos;
+    if (pos >= shape_s.size()) break;
+    size_t end = pos;
+    while (end < shape_s.size() && std::isdigit(static_cast<unsigned char>(shape_s[end]))) ++end;
+    if (end == pos) throw Error(what + ": bad shape in .npy header");
+    shape.push_back(std::stoll(shape_s.substr(pos, end - pos)));
+    pos = end;
+  }
+  at::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
+  const size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
+  if (off + hl + nbytes > data.size()) throw Error(what + ": truncated array data");
+  std::memcpy(t.data_ptr(), data.data() + off + hl, nbytes);
+  return t;
+}
+
+}  // namespace
+
+void write_npz(const std::string& path, const NamedArrays& arrays) {
+  std::string zip, central;
+  for (const auto& [name, t] : arrays) {
+    const std::string file = name + ".npy";
+    const std::string body = npy_bytes(t, name);
+    const uint32_t crc = crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
+    const auto offset = static_cast<uint32_t>(zip.size());
+    if (body.size() >= 0xffffffffu || zip.size() >= 0xffffffffu) throw Error(path + ": array too large for .npz");
+    // Local file header, stored (method 0).
+    put32(zip, 0x04034b50);
+    put16(zip, 20);
+    put16(zip, 0);
+    put16(zip, 0);
+    put16(zip, 0);
+    put16(zip, 0x21);
+    put32(zip, crc);
+    put32(zip, static_cast<uint32_t>(body.size()));
+    put32(zip, static_cast<uint32_t>(body.size()));
+    put16(zip, static_cast<uint32_t>(file.size()));
+    put16(zip, 0);
+    zip += file;
+    zip += body;
+    put32(central, 0x02014b50);
+    put16(central, 20);
+    put16(central, 20);
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0x21);
+    put32(central, crc);
+    put32(central, static_cast<uint32_t>(body.size()));
+    put32(central, static_cast<uint32_t>(body.size()));
+    put16(central, static_cast<uint32_t>(file.size()));
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put32(central, 0);
+    put32(central, offset);
+    central += file;
+  }
+  const auto cd_offset = static_cast<uint32_t>(zip.size());
+  zip += central;
+  put32(zip, 0x06054b50);
+  put16(zip, 0);
+  put16(zip, 0);
+  put16(zip, static_cast<uint32_t>(arrays.size()));
+  put16(zip, static_cast<uint32_t>(arrays.size()));
+  put32(zip, static_cast<uint32_t>(central.size()));
+  put32(zip, cd_offset);
+  put16(zip, 0);
+  write_bytes_atomically(path, std::vector<char>(zip.begin(), zip.end()));
+}
+
+NamedArrays read_npz(const std::string& path) {
+  const std::vector<char> bytes = read_file_bytes(path, "CAM file");
+  const std::string what = path;
+  // End of central directory: the last signature within 64 KiB of the end.
+  if (bytes.size() < 22) throw Error(what + ": not an .npz file (too short)");
+  size_t eocd = std::string::npos;
+  for (size_t p = bytes.size() - 22 + 1; p-- > 0 && bytes.size() - p <= 65557;)
+    if (get32(bytes.data() + p) == 0x06054b50) {
+      eocd = p;
+      break;
+    }
+  if (eocd == std::string::npos) throw Error(what + ": not an .npz file (no zip directory; truncated?)");
+  const uint32_t entries = get16(bytes.data() + eocd + 10);
+  size_t p = get32(bytes.data() + eocd + 16);
+  NamedArrays out;
+  for (uint32_t e = 0; e < entries; ++e) {
+    if (p + 46 > bytes.size() || get32(bytes.data() + p) != 0x02014b50) throw Error(what + ": corrupt zip directory");
+    const uint32_t method = get16(bytes.data() + p + 10);
+    const uint32_t crc = get32(bytes.data() + p + 16);
+    const uint32_t csize = get32(bytes.data() + p + 20), usize = get32(bytes.data() + p + 24);
+    const uint32_t nlen = get16(bytes.data() + p + 28), xlen = get16(bytes.data() + p + 30), clen = get16(bytes.data() + p + 32);
+    const uint32_t local = get32(bytes.data() + p + 42);
+    std::string name(bytes.data() + p + 46, nlen);
+    p += 46 + nlen + xlen + clen;
+    if (local + 30 > bytes.size()) throw Error(what + ": corrupt zip entry " + name);
+    const size_t data_at = local + 30 + get16(bytes.data() + local + 26) + get16(bytes.data() + local + 28);
+    if (data_at + csize > bytes.size()) throw Error(what + ": truncated entry " + name);
+    std::string body;
+    if (method == 0) {
+      body.assign(bytes.data() + data_at, csize);
+    } else if (method == 8) {
+      body.resize(usize);
+      z_stream zs{};
+      inflateInit2(&zs, -MAX_WBITS);
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + data_at));
+      zs.avail_in = csize;
+      zs.next_out = reinterpret_cast<Bytef*>(body.data());
+      zs.avail_out = usize;
+      const int rc = inflate(&zs, Z_FINISH);
+      inflateEnd(&zs);
+      if (rc != Z_STREAM_END) throw Error(what + ": corrupt compressed entry " + name);
+    } else {
+      throw Error(what + ": unsupported zip compression in entry " + name);
+    }
+    if (crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())) != crc)
+      throw Error(what + ": checksum mismatch in entry " + name);
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) name.resize(name.size() - 4);
+    out.emplace_back(name, parse_npy(body, what + ": " + name));
+  }
+  return out;
+}
+
+at::Tensor npz_get(const NamedArrays& arrays, const std::string& key, const std::string& path) {
+  for (const auto& [k, v] : arrays)
+    if (k == key) return v;
+  throw Error(path + ": no array '" + key + "'");
+}
+
+}  // namespace amr

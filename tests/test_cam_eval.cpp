@@ -1,0 +1,306 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <set>
+
+#include "amr/cam/cam_runner.h"
+#include "amr/cam/pseudo_label.h"
+#include "amr/data/scenes.h"
+#include "amr/data/voc.h"
+#include "amr/eval/segmentation.h"
+#include "amr/io/error.h"
+#include "amr/io/npz.h"
+#include "amr/io/png.h"
+#include "amr/io/weights.h"
+#include "amr/train/trainer.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using amr::test::TempDir;
+
+namespace {
+
+const std::string kVoc = std::string(AMR_SHARED_DATA) + "/voc2012";
+
+// A VOC-layout dataset of random masks and random CAM files for them.
+struct RandomCase {
+  TempDir dir;
+  std::string root() const { return dir / "data"; }
+  std::string cams() const { return dir / "cams"; }
+  RandomCase(bool background, int k, int images) {
+    fs::create_directories(dir / "data/SegmentationClass");
+    fs::create_directories(dir / "cams");
+    std::ofstream classes(dir / "data/classes.txt");
+    if (background) classes << "background\n";
+    for (int c = 0; c < k; ++c) classes << "c" << c << "\n";
+    classes.close();
+    std::ofstream list(dir / "data/val.txt");
+    torch::manual_seed(42);
+    for (int i = 0; i < images; ++i) {
+      const std::string id = "im" + std::to_string(i);
+      list << id << "\n";
+      const int h = 20 + 3 * i, w = 30 - i;
+      at::Tensor gt = torch::randint(0, k + (background ? 1 : 0), {h, w}, torch::kUInt8);
+      gt.masked_fill_(torch::rand({h, w}) < 0.1, 255);
+      cv::Mat m(h, w, CV_8UC1, gt.data_ptr<uint8_t>());
+      amr::write_label_png(dir / ("data/SegmentationClass/" + id + ".png"), m.clone());
+      std::vector<int32_t> keys;
+      for (int c = 0; c < k; ++c)
+        if (torch::rand({}).item<float>() < 0.5) keys.push_back(c);
+      at::Tensor cam = torch::rand({static_cast<int64_t>(keys.size()), h, w});
+      amr::write_npz(dir / ("cams/" + id + ".npz"),
+                     {{"keys", torch::tensor(keys, torch::kInt32).view({static_cast<int64_t>(keys.size())})}, {"cam", cam}});
+    }
+  }
+};
+
+double python_miou(const RandomCase& c, double thr, bool bg) {
+  auto r = amr::test::run(std::string(AMR_PYTHON) + " " + AMR_TEST_PY_DIR + "/eval_reference.py " + c.cams() + " " +
+                          c.root() + " val.txt " + std::to_string(thr) + (bg ? " 1" : " 0"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return std::stod(r.output);
+}
+
+amr::EvalOptions eval_opts(const std::string& cams, const std::string& root, const std::string& list) {
+  amr::EvalOptions o;
+  o.cams = cams;
+  o.data = root;
+  o.list = list;
+  o.threads = 2;
+  return o;
+}
+
+}  // namespace
+
+TEST(Eval, MiouEqualsNumpyReferenceWithBackground) {
+  RandomCase c(true, 5, 12);
+  amr::EvalOptions o = eval_opts(c.cams(), c.root(), "val.txt");
+  o.thresholds = {0.3, 0.6};
+  amr::EvalResult r = amr::evaluate_cams(o);
+  ASSERT_EQ(r.points.size(), 2u);
+  EXPECT_NEAR(r.points[0].metrics.miou, python_miou(c, 0.3, true), 1e-9);
+  EXPECT_NEAR(r.points[1].metrics.miou, python_miou(c, 0.6, true), 1e-9);
+  EXPECT_EQ(r.images, 12u);
+}
+
+TEST(Eval, MiouEqualsNumpyReferenceWithoutBackground) {
+  RandomCase c(false, 4, 9);
+  amr::EvalResult r = amr::evaluate_cams(eval_opts(c.cams(), c.root(), "val.txt"));
+  EXPECT_FALSE(r.has_background);
+  EXPECT_NEAR(r.points[0].metrics.miou, python_miou(c, 0.0, false), 1e-9);
+}
+
+TEST(Eval, HandComputedTwoClassCase) {
+  // gt: 0 0 1 1 / pred: 0 1 1 1 -> IoU bg = 1/2, IoU c = 2/3; precision bg 1, recall bg 1/2.
+  amr::Confusion c(2);
+  cv::Mat gt = (cv::Mat_<uint8_t>(1, 5) << 0, 0, 1, 1, 255), pred = (cv::Mat_<uint8_t>(1, 5) << 0, 1, 1, 1, 0);
+  c.add(pred, gt);
+  amr::SegMetrics m = amr::segmentation_metrics(c, {"bg", "c"});
+  EXPECT_DOUBLE_EQ(m.iou[0], 0.5);
+  EXPECT_DOUBLE_EQ(m.iou[1], 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(m.miou, (0.5 + 2.0 / 3.0) / 2);
+  EXPECT_DOUBLE_EQ(m.precision[0], 1.0);
+  EXPECT_DOUBLE_EQ(m.recall[0], 0.5);
+  EXPECT_DOUBLE_EQ(m.fp_rate[1], 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(m.pixel_accuracy, 0.75);
+}
+
+TEST(Eval, GroundTruthAsCamScoresExactly100OnVocVal) {
+  if (!fs::exists(kVoc + "/val.txt")) GTEST_SKIP() << "shared data not found";
+  TempDir cams;
+  amr::DatasetOptions d;
+  d.root = kVoc;
+  d.list = "val.txt";
+  d.require_images = false;
+  d.load_labels = false;
+  amr::VocDataset ds = amr::open_voc(d);
+  ASSERT_EQ(ds.ids.size(), 1449u);
+  for (size_t i = 0; i < ds.ids.size(); ++i) {
+    cv::Mat gt = amr::read_label_png(ds.mask_path(i));
+    std::vector<int32_t> keys;
+    std::vector<at::Tensor> planes;
+    at::Tensor g = torch::from_blob(gt.data, {gt.rows, gt.cols}, torch::kUInt8);
+    for (int c = 1; c <= 20; ++c) {
+      at::Tensor plane = (g == c).to(torch::kFloat32);
+      if (plane.sum().item<float>() > 0) {
+        keys.push_back(c - 1);
+        planes.push_back(plane);
+      }
+    }
+    at::Tensor cam = planes.empty() ? torch::zeros({0, gt.rows, gt.cols}) : torch::stack(planes);
+    amr::write_npz(cams / (ds.ids[i] + ".npz"),
+                   {{"keys", torch::tensor(keys, torch::kInt32).view({static_cast<int64_t>(keys.size())})}, {"cam", cam}});
+  }
+  amr::EvalResult r = amr::evaluate_cams(eval_opts(cams.path(), kVoc, "val.txt"));
+  EXPECT_EQ(r.points[0].metrics.miou, 1.0);
+  EXPECT_EQ(r.points[0].metrics.classes.size(), 21u);
+  for (double iou : r.points[0].metrics.iou) EXPECT_EQ(iou, 1.0);
+}
+
+TEST(Eval, BadCamFilesAreClearErrors) {
+  RandomCase c(true, 3, 4);
+  auto expect_error = [&](const std::string& needle) {
+    try {
+      amr::evaluate_cams(eval_opts(c.cams(), c.root(), "val.txt"));
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const amr::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  // CAM / mask size mismatch.
+  amr::write_npz(c.cams() + "/im1.npz", {{"keys", torch::tensor({0}, torch::kInt32)}, {"cam", torch::rand({1, 5, 5})}});
+  expect_error("mask");
+  // Class index out of range.
+  amr::write_npz(c.cams() + "/im1.npz", {{"keys", torch::tensor({7}, torch::kInt32)}, {"cam", torch::rand({1, 23, 29})}});
+  expect_error("class index 7 out of range");
+  // Missing CAM file.
+  fs::remove(c.cams() + "/im1.npz");
+  expect_error("im1.npz: no such file");
+  // Truncated file.
+  { std::ofstream(c.cams() + "/im1.npz") << "PK\x03\x04 not really"; }
+  expect_error("im1.npz");
+}
+
+TEST(Labels, TwoThresholdsLeaveAnUnsureBand) {
+  // One class, CAM row 0.01 .. 0.91: bg <= 0.2 -> 0, > 0.5 -> class 3 (+1), between -> 255.
+  std::vector<float> cam;
+  for (int x = 0; x < 10; ++x) cam.push_back(x / 10.f + 0.01f);
+  amr::LabelOptions o;
+  o.fg = 0.5;
+  o.bg = 0.2;
+  cv::Mat l = amr::cam_to_label({2}, cam.data(), 1, 1, 10, true, o);
+  std::vector<int> got(l.begin<uint8_t>(), l.end<uint8_t>());
+  EXPECT_EQ(got, (std::vector<int>{0, 0, 255, 255, 255, 3, 3, 3, 3, 3}));
+  o.fg = o.bg = -1;
+  o.bg_threshold = 0.45;
+  l = amr::cam_to_label({2}, cam.data(), 1, 1, 10, true, o);
+  got.assign(l.begin<uint8_t>(), l.end<uint8_t>());
+  EXPECT_EQ(got, (std::vector<int>{0, 0, 0, 0, 0, 3, 3, 3, 3, 3}));
+}
+
+namespace {
+// A trained-for-one-step run on tiny scenes, for the CAM pipeline tests.
+struct TinyRun {
+  TempDir dir;
+  std::string data() const { return dir / "data"; }
+  std::string run() const { return dir / "run"; }
+  TinyRun() {
+    amr::ScenesOptions so;
+    so.train = 8;
+    so.val = 5;
+    so.size = 40;
+    so.out = data();
+    amr::generate_scenes(so);
+    amr::TrainConfig c = amr::config_from_yaml_text(
+        "variant: amr\narch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\nrouting: joint\nepochs: 1\nbatch: 4\n"
+        "crop: 40\nresize_long: [40, 40]\nworkers: 1\nthreads: 2\n",
+        "test");
+    c.data = data();
+    amr::TrainOptions t;
+    t.run_dir = run();
+    t.quiet = true;
+    amr::train(c, t);
+  }
+};
+}  // namespace
+
+TEST(Cam, ShardsCoverTheListOnceAndResumeSkipsDoneFiles) {
+  TinyRun tr;
+  std::set<std::string> seen;
+  size_t total = 0;
+  for (int shard = 0; shard < 2; ++shard) {
+    TempDir out;
+    amr::CamRunOptions o;
+    o.run = tr.run();
+    o.data = tr.data();
+    o.list = "val.txt";
+    o.out = out.path();
+    o.quiet = true;
+    o.cam.keep_branches = true;
+    amr::parse_shard(std::to_string(shard) + "/2", &o);
+    amr::CamRunSummary s = amr::run_cam(o);
+    total += s.written;
+    for (auto& e : fs::directory_iterator(out.path())) {
+      EXPECT_TRUE(seen.insert(e.path().stem().string()).second) << "id in two shards";
+      amr::NamedArrays a = amr::read_npz(e.path().string());
+      at::Tensor cam = amr::npz_get(a, "cam", "x"), cs = amr::npz_get(a, "cam_s", "x"), cc = amr::npz_get(a, "cam_c", "x");
+      EXPECT_EQ(cam.size(1), 40);
+      EXPECT_LE(cam.max().item<float>(), 1.0f);
+      EXPECT_GE(cam.min().item<float>(), 0.0f);
+      EXPECT_TRUE(torch::allclose(cam, 0.5 * cs + 0.5 * cc, 1e-6, 1e-6));
+    }
+    o.resume = true;
+    amr::CamRunSummary again = amr::run_cam(o);
+    EXPECT_EQ(again.written, 0u);
+    EXPECT_EQ(again.skipped, s.written);
+  }
+  EXPECT_EQ(total, 5u);
+  EXPECT_EQ(seen.size(), 5u);
+  amr::CamRunOptions bad;
+  EXPECT_THROW(amr::parse_shard("2/2", &bad), amr::Error);
+  EXPECT_THROW(amr::parse_shard("x", &bad), amr::Error);
+}
+
+TEST(Cam, UnreadableRunDirIsAClearError) {
+  TempDir d;
+  amr::CamRunOptions o;
+  o.run = d / "nope";
+  o.data = d.path();
+  o.list = "val.txt";
+  o.out = d / "out";
+  try {
+    amr::run_cam(o);
+    FAIL();
+  } catch (const amr::Error& e) {
+    EXPECT_FALSE(std::string(e.what()).empty());
+  }
+  EXPECT_FALSE(fs::exists(d / "out"));
+}
+
+TEST(Cam, EqualsOfficialCamClassOnTheReferenceComputation) {
+  if (!amr::test::reference_available()) GTEST_SKIP() << "official AMR code not found";
+  TempDir dir;
+  const std::string root = dir / "voc";
+  fs::create_directories(root + "/JPEGImages");
+  {
+    std::ofstream classes(root + "/classes.txt");
+    classes << "background\n";
+    for (int c = 0; c < 20; ++c) classes << "c" << c << "\n";
+    std::ofstream(root + "/val.txt") << "img\n";
+    std::ofstream(root + "/cls_labels.txt") << "img 0 0 1 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0 0\n";
+    cv::Mat small(6, 8, CV_8UC3), img;
+    cv::randu(small, 0, 255);
+    cv::resize(small, img, cv::Size(90, 70), 0, 0, cv::INTER_CUBIC);
+    cv::imwrite(root + "/JPEGImages/img.jpg", img);
+  }
+  amr::test::run_python(std::string("make_official_amr_weights.py ") + AMR_REFERENCE_DIR + " " + (dir / "official.pth"));
+  amr::ImportResult w = amr::import_weights(dir / "official.pth", {});
+  amr::write_pth(dir / "amr.pt", w.tensors);
+
+  amr::CamRunOptions o;
+  o.weights = dir / "amr.pt";
+  o.data = root;
+  o.list = "val.txt";
+  o.out = dir / "cams";
+  o.quiet = true;
+  amr::run_cam(o);
+  amr::test::run_python(std::string("official_cam_reference.py ") + AMR_REFERENCE_DIR + " " + (dir / "official.pth") +
+                        " " + root + "/JPEGImages/img.jpg 2,14 1.0,0.5,1.5,2.0 0.5 " + (dir / "ref.npy"));
+  amr::NamedArrays ours = amr::read_npz(dir / "cams/img.npz");
+  at::Tensor cam = amr::npz_get(ours, "cam", "ours");
+  EXPECT_TRUE(torch::equal(amr::npz_get(ours, "keys", "ours"), torch::tensor({2, 14}, torch::kInt32)));
+  // The reference .npy, read through a one-entry npz written by numpy would need numpy.savez;
+  // np.save output is a plain .npy: wrap it.
+  auto r = amr::test::run(std::string(AMR_PYTHON) + " -c \"import numpy as np; np.savez('" + (dir / "ref.npz") +
+                          "', cam=np.load('" + (dir / "ref.npy") + "'))\"");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  at::Tensor ref = amr::npz_get(amr::read_npz(dir / "ref.npz"), "cam", "ref");
+  ASSERT_EQ(cam.sizes(), ref.sizes());
+  const double err = (cam - ref).abs().max().item<double>();
+  EXPECT_LT(err, 1e-4) << "max abs difference " << err;
+  EXPECT_GT(ref.max().item<double>(), 0.9);
+}
