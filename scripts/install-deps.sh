@@ -8,6 +8,7 @@ PACKAGES=(
   libopenblas0-openmp            # fast BLAS for LibTorch's 1x1 convolutions (the reference BLAS is 8-10x slower)
   dataset-fashion-mnist          # raw material of the FashionScenes demo/benchmark data
   python3-torch python3-torchvision python3-numpy python3-pil python3-opencv   # test/benchmark oracles only
+  chromium                       # the report test renders the HTML headless
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -2,12 +2,9 @@
 
 #include <torch/torch.h>
 
-#include <atomic>
 #include <filesystem>
-#include <mutex>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <thread>
 
 #include "amr/data/voc.h"
 #include "amr/eval/segmentation.h"
@@ -15,7 +12,7 @@
 #include "amr/io/error.h"
 #include "amr/io/npz.h"
 #include "amr/io/png.h"
-#include "amr/runtime.h"
+#include "amr/parallel.h"
 
 namespace fs = std::filesystem;
 
@@ -65,29 +62,6 @@ CamFile read_cam(const std::string& path, int64_t num_classes) {
   return f;
 }
 
-// Runs fn(i) for every id on a pool of threads; the first error stops all and is rethrown.
-template <typename Fn>
-void parallel_ids(size_t count, int threads, Fn fn) {
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  std::string failure;
-  auto work = [&] {
-    for (size_t i; (i = next++) < count;) {
-      try {
-        fn(i);
-      } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (failure.empty()) failure = e.what();
-        next = count;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < (threads > 0 ? threads : available_cores()); ++t) pool.emplace_back(work);
-  for (auto& t : pool) t.join();
-  if (!failure.empty()) throw Error(failure);
-}
-
 VocDataset open_for_cams(const std::string& data, const std::string& list, bool need_images) {
   DatasetOptions d;
   d.root = data;
@@ -121,7 +95,7 @@ size_t write_pseudo_labels(const LabelOptions& opt) {
   VocDataset ds = open_for_cams(opt.data, opt.list, false);
   ensure_dir(opt.out, "--out");
   c10::InferenceMode guard;
-  parallel_ids(ds.ids.size(), opt.threads, [&](size_t i) {
+  parallel_for(ds.ids.size(), opt.threads, [&](size_t i, int) {
     c10::InferenceMode g;
     const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
     CamFile f = read_cam(path, ds.num_classes());
@@ -136,7 +110,7 @@ size_t write_visualizations(const VizOptions& opt) {
   VocDataset ds = open_for_cams(opt.data, opt.list, true);
   ensure_dir(opt.out, "--out");
   const size_t count = opt.max_images > 0 ? std::min(ds.ids.size(), static_cast<size_t>(opt.max_images)) : ds.ids.size();
-  parallel_ids(count, opt.threads, [&](size_t i) {
+  parallel_for(count, opt.threads, [&](size_t i, int) {
     c10::InferenceMode g;
     const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
     CamFile f = read_cam(path, ds.num_classes());

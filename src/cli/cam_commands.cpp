@@ -4,7 +4,9 @@
 
 #include "amr/cam/cam_runner.h"
 #include "amr/cam/pseudo_label.h"
+#include "amr/eval/report.h"
 #include "amr/eval/segmentation.h"
+#include <filesystem>
 #include "amr/io/atomic_file.h"
 #include "amr/io/error.h"
 #include "commands.h"
@@ -118,6 +120,31 @@ void add_viz(CLI::App& app) {
   on_run(cmd, [o] {
     o->threads = threads();
     std::cout << "wrote " << write_visualizations(*o) << " visualizations to " << o->out << "\n";
+  });
+}
+
+}  // namespace amr::cli
+
+namespace amr::cli {
+
+void add_report(CLI::App& app) {
+  auto o = std::make_shared<ReportOptions>();
+  auto evals = std::make_shared<std::vector<std::string>>();
+  auto* cmd = app.add_subcommand("report", "one self-contained HTML report from amr eval --json (and amr viz)");
+  cmd->add_option("--eval", *evals, "[NAME=]eval.json from `amr eval --json` (repeatable: compared side by side)")
+      ->required();
+  cmd->add_option("--viz", o->viz_dir, "directory of PNGs from `amr viz` to embed");
+  cmd->add_option("--max-images", o->max_images, "overlays to embed")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--title", o->title, "page title");
+  cmd->add_option("--out", o->out, "output .html")->required();
+  on_run(cmd, [o, evals] {
+    for (const auto& e : *evals) {
+      const auto eq = e.find('=');
+      if (eq == std::string::npos) o->evals.emplace_back(std::filesystem::path(e).stem().string(), e);
+      else o->evals.emplace_back(e.substr(0, eq), e.substr(eq + 1));
+    }
+    write_report(*o);
+    std::cout << "wrote " << o->out << "\n";
   });
 }
 

@@ -12,6 +12,7 @@ void add_cam(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_label(CLI::App& app);
 void add_viz(CLI::App& app);
+void add_report(CLI::App& app);
 
 // --threads, shared by every subcommand.
 void add_threads(CLI::App* app);

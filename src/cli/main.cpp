@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   amr::cli::add_eval(app);
   amr::cli::add_label(app);
   amr::cli::add_viz(app);
+  amr::cli::add_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

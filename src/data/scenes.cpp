@@ -2,19 +2,17 @@
 
 #include <zlib.h>
 
-#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
-#include <thread>
 
 #include "amr/data/transforms.h"
 #include "amr/io/atomic_file.h"
 #include "amr/io/error.h"
 #include "amr/io/png.h"
-#include "amr/runtime.h"
+#include "amr/parallel.h"
 
 namespace amr {
 
@@ -194,7 +192,7 @@ void generate_scenes(const ScenesOptions& opt) {
   if (opt.train < 1 || opt.val < 0) throw Error("--train/--val: expected --train >= 1 and --val >= 0");
   ensure_dir(opt.out + "/JPEGImages", "--out");
   ensure_dir(opt.out + "/SegmentationClass", "--out");
-  const int threads = opt.threads > 0 ? opt.threads : available_cores();
+  const int threads = opt.threads;
   std::string cls_labels;
   for (int split = 0; split < 2; ++split) {
     const bool train = split == 0;
@@ -203,34 +201,18 @@ void generate_scenes(const ScenesOptions& opt) {
     const FashionMnist fm = read_fashion_mnist(opt.fashion_mnist_dir, train);
     std::vector<std::string> ids(static_cast<size_t>(n));
     std::vector<std::vector<int>> labels(static_cast<size_t>(n));
-    std::atomic<int64_t> next{0};
-    std::exception_ptr failure;
-    std::mutex failure_mu;
-    auto work = [&] {
-      for (int64_t i; (i = next++) < n;) {
-        try {
-          char id[32];
-          std::snprintf(id, sizeof(id), "%s_%06lld", train ? "train" : "val", static_cast<long long>(i));
-          Scene sc = make_scene(fm, opt, static_cast<uint64_t>(split), static_cast<uint64_t>(i));
-          const std::string jpg = opt.out + "/JPEGImages/" + id + ".jpg";
-          std::vector<uchar> buf;
-          if (!cv::imencode(".jpg", sc.image, buf, {cv::IMWRITE_JPEG_QUALITY, 95}))
-            throw Error("cannot encode " + jpg);
-          write_bytes_atomically(jpg, std::vector<char>(buf.begin(), buf.end()));
-          write_label_png(opt.out + "/SegmentationClass/" + id + ".png", sc.mask);
-          ids[static_cast<size_t>(i)] = id;
-          labels[static_cast<size_t>(i)] = sc.labels;
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(failure_mu);
-          if (!failure) failure = std::current_exception();
-          next = n;
-        }
-      }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
-    for (auto& t : pool) t.join();
-    if (failure) std::rethrow_exception(failure);
+    parallel_for(static_cast<size_t>(n), threads, [&](size_t i, int) {
+      char id[32];
+      std::snprintf(id, sizeof(id), "%s_%06zu", train ? "train" : "val", i);
+      Scene sc = make_scene(fm, opt, static_cast<uint64_t>(split), static_cast<uint64_t>(i));
+      const std::string jpg = opt.out + "/JPEGImages/" + id + ".jpg";
+      std::vector<uchar> buf;
+      if (!cv::imencode(".jpg", sc.image, buf, {cv::IMWRITE_JPEG_QUALITY, 95})) throw Error("cannot encode " + jpg);
+      write_bytes_atomically(jpg, std::vector<char>(buf.begin(), buf.end()));
+      write_label_png(opt.out + "/SegmentationClass/" + id + ".png", sc.mask);
+      ids[i] = id;
+      labels[i] = sc.labels;
+    });
     std::string list;
     for (int64_t i = 0; i < n; ++i) {
       list += ids[static_cast<size_t>(i)] + "\n";

@@ -2,20 +2,17 @@
 
 #include <torch/torch.h>
 
-#include <atomic>
 #include <cmath>
 #include <iomanip>
 #include <limits>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "amr/data/voc.h"
 #include "amr/io/error.h"
 #include "amr/io/npz.h"
 #include "amr/io/png.h"
-#include "amr/runtime.h"
+#include "amr/parallel.h"
 
 namespace amr {
 
@@ -140,59 +137,42 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
   for (const auto& c : combos)
     if (c.xi > 1.0) throw Error("--xi-sweep: xi must be in [0, 1]");
 
-  std::vector<Confusion> total(combos.size(), Confusion(n));
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  std::string failure;
-  auto work = [&] {
-    std::vector<Confusion> local(combos.size(), Confusion(n));
-    for (size_t i; (i = next++) < ds.ids.size();) {
-      try {
-        const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
-        NamedArrays a = read_npz(path);
-        at::Tensor keys_t = npz_get(a, "keys", path).to(torch::kLong);
-        cv::Mat gt = read_label_png(ds.mask_path(i));
-        std::vector<int64_t> keys(keys_t.data_ptr<int64_t>(), keys_t.data_ptr<int64_t>() + keys_t.numel());
-        for (int64_t k : keys)
-          if (k < 0 || k >= ds.num_classes())
-            throw Error(path + ": class index " + std::to_string(k) + " out of range (dataset has " +
-                        std::to_string(ds.num_classes()) + " classes)");
-        at::Tensor cam, cs, cc;
-        if (opt.xis.empty()) {
-          cam = npz_get(a, "cam", path).to(torch::kFloat32).contiguous();
-        } else {
-          cs = npz_get(a, "cam_s", path).to(torch::kFloat32);
-          cc = npz_get(a, "cam_c", path).to(torch::kFloat32);
-          cam = cs;
-        }
-        if (cam.dim() != 3 || cam.size(0) != static_cast<int64_t>(keys.size()))
-          throw Error(path + ": cam has shape " + c10::str(cam.sizes()) + ", expected [" + std::to_string(keys.size()) + ", H, W]");
-        if (cam.size(1) != gt.rows || cam.size(2) != gt.cols)
-          throw Error(path + ": CAM is " + std::to_string(cam.size(2)) + "x" + std::to_string(cam.size(1)) + ", mask " +
-                      ds.mask_path(i) + " is " + std::to_string(gt.cols) + "x" + std::to_string(gt.rows));
-        for (size_t c = 0; c < combos.size(); ++c) {
-          at::Tensor m = combos[c].xi < 0 ? cam : (combos[c].xi * cs + (1.0 - combos[c].xi) * cc).contiguous();
-          cv::Mat pred = cam_to_prediction(keys, m.data_ptr<float>(), static_cast<int>(keys.size()), gt.rows, gt.cols,
-                                           ds.has_background, combos[c].t);
-          local[c].add(pred, gt);
-        }
-      } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (failure.empty()) failure = e.what();
-        next = ds.ids.size();
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu);
-    for (size_t c = 0; c < combos.size(); ++c) total[c].merge(local[c]);
-  };
-  {
+  const int workers = worker_count(opt.threads);
+  std::vector<std::vector<Confusion>> local(static_cast<size_t>(workers), std::vector<Confusion>(combos.size(), Confusion(n)));
+  parallel_for(ds.ids.size(), workers, [&](size_t i, int worker) {
     c10::InferenceMode guard;
-    const int threads = opt.threads > 0 ? opt.threads : available_cores();
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
-    for (auto& t : pool) t.join();
-  }
-  if (!failure.empty()) throw Error(failure);
+    const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
+    NamedArrays a = read_npz(path);
+    at::Tensor keys_t = npz_get(a, "keys", path).to(torch::kLong);
+    cv::Mat gt = read_label_png(ds.mask_path(i));
+    std::vector<int64_t> keys(keys_t.data_ptr<int64_t>(), keys_t.data_ptr<int64_t>() + keys_t.numel());
+    for (int64_t k : keys)
+      if (k < 0 || k >= ds.num_classes())
+        throw Error(path + ": class index " + std::to_string(k) + " out of range (dataset has " +
+                    std::to_string(ds.num_classes()) + " classes)");
+    at::Tensor cam, cs, cc;
+    if (opt.xis.empty()) {
+      cam = npz_get(a, "cam", path).to(torch::kFloat32).contiguous();
+    } else {
+      cs = npz_get(a, "cam_s", path).to(torch::kFloat32);
+      cc = npz_get(a, "cam_c", path).to(torch::kFloat32);
+      cam = cs;
+    }
+    if (cam.dim() != 3 || cam.size(0) != static_cast<int64_t>(keys.size()))
+      throw Error(path + ": cam has shape " + c10::str(cam.sizes()) + ", expected [" + std::to_string(keys.size()) + ", H, W]");
+    if (cam.size(1) != gt.rows || cam.size(2) != gt.cols)
+      throw Error(path + ": CAM is " + std::to_string(cam.size(2)) + "x" + std::to_string(cam.size(1)) + ", mask " +
+                  ds.mask_path(i) + " is " + std::to_string(gt.cols) + "x" + std::to_string(gt.rows));
+    for (size_t c = 0; c < combos.size(); ++c) {
+      at::Tensor m = combos[c].xi < 0 ? cam : (combos[c].xi * cs + (1.0 - combos[c].xi) * cc).contiguous();
+      cv::Mat pred = cam_to_prediction(keys, m.data_ptr<float>(), static_cast<int>(keys.size()), gt.rows, gt.cols,
+                                       ds.has_background, combos[c].t);
+      local[static_cast<size_t>(worker)][c].add(pred, gt);
+    }
+  });
+  std::vector<Confusion> total(combos.size(), Confusion(n));
+  for (const auto& l : local)
+    for (size_t c = 0; c < combos.size(); ++c) total[c].merge(l[c]);
   EvalResult r;
   r.images = ds.ids.size();
   r.has_background = ds.has_background;

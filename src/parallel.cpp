@@ -1,0 +1,37 @@
+#include "amr/parallel.h"
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "amr/io/error.h"
+#include "amr/runtime.h"
+
+namespace amr {
+
+int worker_count(int threads) { return threads > 0 ? threads : available_cores(); }
+
+void parallel_for(size_t count, int threads, const std::function<void(size_t, int)>& fn) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::string failure;
+  auto work = [&](int worker) {
+    for (size_t i; (i = next++) < count;) {
+      try {
+        fn(i, worker);
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (failure.empty()) failure = e.what();
+        next = count;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < worker_count(threads); ++t) pool.emplace_back(work, t);
+  for (auto& t : pool) t.join();
+  if (!failure.empty()) throw Error(failure);
+}
+
+}  // namespace amr

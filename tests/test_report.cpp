@@ -1,0 +1,102 @@
+// The HTML report: self-contained, and rendered by headless Chromium without console errors.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <sstream>
+
+#include "amr/eval/report.h"
+#include "amr/eval/segmentation.h"
+#include "amr/io/npz.h"
+#include "amr/io/png.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using amr::test::TempDir;
+
+namespace {
+
+// Evaluation JSON of random CAMs with a threshold x xi sweep.
+std::string make_eval(const TempDir& dir, const std::string& name, int seed) {
+  const std::string root = dir / (name + "_data"), cams = dir / (name + "_cams");
+  fs::create_directories(root + "/SegmentationClass");
+  fs::create_directories(cams);
+  std::ofstream(root + "/classes.txt") << "background\ncat\ndog\nbird\n";
+  std::ofstream list(root + "/val.txt");
+  torch::manual_seed(seed);
+  for (int i = 0; i < 6; ++i) {
+    const std::string id = "v" + std::to_string(i);
+    list << id << "\n";
+    at::Tensor gt = torch::randint(0, 4, {16, 16}, torch::kUInt8);
+    cv::Mat m(16, 16, CV_8UC1, gt.data_ptr<uint8_t>());
+    amr::write_label_png(root + "/SegmentationClass/" + id + ".png", m.clone());
+    at::Tensor cs = torch::rand({3, 16, 16}), cc = torch::rand({3, 16, 16});
+    amr::write_npz(cams + "/" + id + ".npz", {{"keys", torch::tensor({0, 1, 2}, torch::kInt32)},
+                                              {"cam", 0.5 * cs + 0.5 * cc}, {"cam_s", cs}, {"cam_c", cc}});
+  }
+  list.close();
+  amr::EvalOptions o;
+  o.cams = cams;
+  o.data = root;
+  o.list = "val.txt";
+  o.thresholds = amr::parse_range("0.1:0.5:0.1", "--sweep");
+  o.xis = amr::parse_range("0:1:0.25", "--xi-sweep");
+  const std::string path = dir / (name + ".json");
+  std::ofstream(path) << amr::to_json(amr::evaluate_cams(o)).dump();
+  return path;
+}
+
+}  // namespace
+
+TEST(Report, SelfContainedHtmlWithTablesChartsAndImages) {
+  TempDir dir;
+  amr::ReportOptions o;
+  o.evals = {{"CAM", make_eval(dir, "a", 1)}, {"AMR", make_eval(dir, "b", 2)}};
+  fs::create_directories(dir / "viz");
+  cv::Mat img(40, 120, CV_8UC3, cv::Scalar(30, 160, 220));
+  cv::imwrite(dir / "viz/v0.png", img);
+  o.viz_dir = dir / "viz";
+  o.out = dir / "report.html";
+  amr::write_report(o);
+  std::ifstream in(o.out);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string html = ss.str();
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("mIoU vs background threshold"), std::string::npos);
+  EXPECT_NE(html.find("mIoU vs xi"), std::string::npos);
+  EXPECT_NE(html.find("data:image/png;base64,"), std::string::npos);
+  EXPECT_NE(html.find(">AMR<"), std::string::npos);
+  EXPECT_EQ(html.find("http://"), std::string::npos);  // no network
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+
+  // Rendered by Debian's chromium: no console error, and not a blank page.
+  const std::string chromium = "/usr/bin/chromium";
+  ASSERT_TRUE(fs::exists(chromium)) << "chromium is a test dependency (scripts/install-deps.sh)";
+  const std::string shot = dir / "shot.png";
+  auto r = amr::test::run(chromium + " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
+                          " --disable-background-networking --disable-component-update --disable-sync"
+                          " --user-data-dir=" + (dir / "profile") + " --enable-logging=stderr --v=0"
+                          " --window-size=1100,1600 --screenshot=" + shot + " file://" + o.out);
+  EXPECT_TRUE(fs::exists(shot)) << r.output;
+  EXPECT_EQ(r.output.find("CONSOLE"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("Uncaught"), std::string::npos) << r.output;
+  cv::Mat page = cv::imread(shot, cv::IMREAD_GRAYSCALE);
+  ASSERT_FALSE(page.empty());
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(page, mean, stddev);
+  EXPECT_GT(stddev[0], 10.0) << "blank page";
+  // The embedded overlay's colour is on the page.
+  cv::Mat colour = cv::imread(shot, cv::IMREAD_COLOR);
+  cv::Mat hit;
+  cv::inRange(colour, cv::Scalar(24, 154, 214), cv::Scalar(36, 166, 226), hit);
+  EXPECT_GT(cv::countNonZero(hit), 1000) << "the embedded image is not on the page";
+
+  EXPECT_THROW(amr::write_report({{{"x", dir / "missing.json"}}, "", 1, "t", dir / "r2.html"}), std::exception);
+  EXPECT_FALSE(fs::exists(dir / "r2.html"));
+}
