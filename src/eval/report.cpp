@@ -61,6 +61,7 @@ const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
 struct Series {
   std::string name;
   std::vector<std::pair<double, double>> xy;
+  size_t colour = 0;  // the evaluation's index, so a run keeps its colour across charts
 };
 
 // A line chart with axes, ticks and a legend, as inline SVG.
@@ -72,7 +73,7 @@ std::string line_chart(const std::string& title, const std::string& xlabel, cons
   y0 = std::floor(y0 * 20) / 20;
   y1 = std::ceil(y1 * 20) / 20;
   if (y1 <= y0) y1 = y0 + 0.05;
-  const double W = 460, H = 260, L = 50, R = 10, T = 28, B = 40;
+  const double W = 460, H = 260, L = 50, R = 22, T = 28, B = 40;
   auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
   auto py = [&](double y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
   std::ostringstream o;
@@ -93,7 +94,7 @@ std::string line_chart(const std::string& title, const std::string& xlabel, cons
   o << "<text x=\"12\" y=\"" << (T + H - B) / 2 << "\" transform=\"rotate(-90 12 " << (T + H - B) / 2
     << ")\" text-anchor=\"middle\">mIoU (%)</text>";
   for (size_t s = 0; s < series.size(); ++s) {
-    const char* c = kColours[s % 8];
+    const char* c = kColours[series[s].colour % 8];
     o << "<polyline fill=\"none\" stroke=\"" << c << "\" stroke-width=\"2\" points=\"";
     for (auto [x, y] : series[s].xy) o << px(x) << "," << py(y) << " ";
     o << "\"/>";
@@ -201,10 +202,11 @@ void write_report(const ReportOptions& opt) {
 
   // Threshold curves (at each run's best xi) and xi curves (at each run's best threshold).
   std::vector<Series> thr, xi;
-  for (const auto& [name, j] : evals) {
+  for (size_t e = 0; e < evals.size(); ++e) {
+    const auto& [name, j] = evals[e];
     const auto& b = j["points"][j["best"].get<size_t>()];
     const double bxi = b.value("xi", -1.0), bthr = b["threshold"].get<double>();
-    Series st{name, {}}, sx{name, {}};
+    Series st{name, {}, e}, sx{name, {}, e};
     for (const auto& p : j["points"]) {
       if (!p["miou"].is_number()) continue;
       if (p.value("xi", -1.0) == bxi) st.xy.emplace_back(p["threshold"].get<double>(), p["miou"].get<double>());

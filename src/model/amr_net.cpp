@@ -61,10 +61,21 @@ AmrNetImpl::AmrNetImpl(const AmrNetOptions& opt) : opt_(opt) {
 AmrOutput AmrNetImpl::forward(const at::Tensor& images) {
   AmrOutput out;
   const bool official = opt_.dual && opt_.routing == Routing::Official;
+  // Frozen parts run in eval mode (running BatchNorm statistics, none updated), as the
+  // official code's FixedBatchNorm does, whatever the BN mode of the trained parts.
+  struct EvalScope {
+    torch::nn::Module& m;
+    bool was;
+    EvalScope(torch::nn::Module& mod, bool active) : m(mod), was(mod.is_training()) {
+      if (active) m.eval();
+    }
+    ~EvalScope() { m.train(was); }
+  };
   if (official) {
     // No autograd graph at all for the detached spotlight backbone.
     {
       torch::NoGradGuard no_grad;
+      EvalScope frozen(*spotlight, true);
       out.feat_s = spotlight->forward(images);
       out.logits_s = logits_of(out.feat_s, classifier->weight);
     }
@@ -79,6 +90,7 @@ AmrOutput AmrNetImpl::forward(const at::Tensor& images) {
   at::Tensor x;
   if (official) {
     torch::NoGradGuard no_grad;
+    EvalScope frozen_stem(*compensation->bn1, true), frozen_layer1(*compensation->layer1, true);
     x = compensation->layer1->forward(compensation->stem(images));
   } else {
     x = compensation->layer1->forward(compensation->stem(images));
