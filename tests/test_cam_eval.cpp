@@ -240,6 +240,19 @@ TEST(Cam, ShardsCoverTheListOnceAndResumeSkipsDoneFiles) {
   }
   EXPECT_EQ(total, 5u);
   EXPECT_EQ(seen.size(), 5u);
+
+  // --classes predicted: keys from the classifier's scores (at least the top class).
+  amr::LoadedRun run = amr::load_run(tr.run(), 10);
+  cv::Mat rgb = amr::read_rgb(tr.data() + "/JPEGImages/val_000000.jpg");
+  amr::CamOptions po;
+  po.predicted_classes = true;
+  po.score_threshold = 0.999;
+  amr::ImageCam pc = amr::compute_cam(run.net, rgb, {}, po);
+  ASSERT_GE(pc.keys.size(), 1u);
+  for (int64_t k : pc.keys) EXPECT_LT(k, 10);
+  EXPECT_EQ(pc.cam.size(0), static_cast<int64_t>(pc.keys.size()));
+  po.score_threshold = 0.0;
+  EXPECT_EQ(amr::compute_cam(run.net, rgb, {}, po).keys.size(), 10u);
   amr::CamRunOptions bad;
   EXPECT_THROW(amr::parse_shard("2/2", &bad), amr::Error);
   EXPECT_THROW(amr::parse_shard("x", &bad), amr::Error);
