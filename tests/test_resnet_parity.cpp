@@ -43,6 +43,16 @@ void check_parity(const std::string& arch, int size, int l4_stride, const std::s
   const double err = (y - y_ref).abs().max().item<double>();
   EXPECT_LT(err, 1e-4 * std::max(1.0, scale)) << arch << " float32 max abs error " << err << " at scale " << scale;
 
+  // float32 with the reference's kernels: python3-torch runs with 1 thread here, which picks
+  // the same convolution paths as 1 thread in LibTorch.
+  {
+    const int threads = at::get_num_threads();
+    at::set_num_threads(1);
+    const double err1 = (net->forward(x) - y_ref).abs().max().item<double>();
+    at::set_num_threads(threads);
+    EXPECT_LT(err1, 1e-4) << arch << " float32 (1 thread) max abs error " << err1;
+  }
+
   // float64 on both sides: structural parity, free of rounding noise.
   net->to(torch::kFloat64);
   const double err64 = (net->forward(x.to(torch::kFloat64)) - y_ref64).abs().max().item<double>();

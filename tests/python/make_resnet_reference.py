@@ -9,6 +9,7 @@ import torch
 import torchvision
 
 arch, out, size, l4_stride, fmt = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+torch.set_num_threads(1)  # the kernels the C++ test compares against at 1 thread
 torch.manual_seed(1234)
 m = getattr(torchvision.models, arch)()
 if l4_stride == 1:  # output stride 16 as IRN/AMR: layer4 without its stride
