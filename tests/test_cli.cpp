@@ -94,3 +94,10 @@ TEST(Cli, ImportsOfficialAmrCheckpointLegacyFormat) {
   EXPECT_NE(r.output.find("20 classes"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("all keys match"), std::string::npos) << r.output;
 }
+
+TEST(Cli, FlagErrorsAreOneLine) {
+  TempDir out;
+  expect_clean_failure("train --data x", "--out", out);
+  expect_clean_failure("eval --cams a --data b --list c --bg-threshold 7", "--bg-threshold", out);
+  expect_clean_failure("frobnicate", "frobnicate", out);
+}

@@ -34,10 +34,24 @@ int main(int argc, char** argv) {
   amr::cli::add_label(app);
   amr::cli::add_viz(app);
   amr::cli::add_report(app);
+  if (argc > 1 && argv[1][0] != '-') {
+    try {
+      app.get_subcommand(argv[1]);
+    } catch (const CLI::OptionNotFound&) {
+      std::cerr << "amr: error: unknown subcommand '" << argv[1] << "' (see amr --help)\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, like every other error (CLI11 would add a "Run with --help" line).
+    std::cerr << "amr: error: " << e.what() << " (see amr --help)\n";
+    return e.get_exit_code() != 0 ? e.get_exit_code() : 2;
   } catch (const std::exception& e) {
     std::cerr << "amr: error: " << amr::one_line(e) << "\n";
     return 2;
