@@ -163,8 +163,11 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
     if (cam.size(1) != gt.rows || cam.size(2) != gt.cols)
       throw Error(path + ": CAM is " + std::to_string(cam.size(2)) + "x" + std::to_string(cam.size(1)) + ", mask " +
                   ds.mask_path(i) + " is " + std::to_string(gt.cols) + "x" + std::to_string(gt.rows));
+    at::Tensor m;
     for (size_t c = 0; c < combos.size(); ++c) {
-      at::Tensor m = combos[c].xi < 0 ? cam : (combos[c].xi * cs + (1.0 - combos[c].xi) * cc).contiguous();
+      // combos are xi-major: fuse once per xi, not once per threshold.
+      if (c == 0 || combos[c].xi != combos[c - 1].xi)
+        m = combos[c].xi < 0 ? cam : (combos[c].xi * cs + (1.0 - combos[c].xi) * cc).contiguous();
       cv::Mat pred = cam_to_prediction(keys, m.data_ptr<float>(), static_cast<int>(keys.size()), gt.rows, gt.cols,
                                        ds.has_background, combos[c].t);
       local[static_cast<size_t>(worker)][c].add(pred, gt);

@@ -205,6 +205,7 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
   if (run.empty()) throw Error("--out: required (the run directory)");
   if (opt.resume && !fs::exists(run + "/last.pt")) throw Error("--resume: no " + run + "/last.pt to resume from");
   c.resolve();
+  validate(net_options(c, 1).backbone);  // bad arch/strides/bn/tau/routing fail before RUN exists
   ensure_dir(run, "--out");
   configure_runtime(c.threads);
 
