@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -18,13 +19,39 @@ namespace fs = std::filesystem;
 
 namespace amr {
 
+cv::Mat crf_on_prediction(const cv::Mat& rgb, const cv::Mat& pred, const std::vector<int64_t>& keys, bool has_background,
+                          const CrfOptions& opt) {
+  if (keys.empty()) return pred;
+  // Dataset index -> CRF label (position in [background] + keys) and back.
+  std::array<uint8_t, 256> to_local{}, to_dataset{};
+  const int offset = has_background ? 1 : 0;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    const int idx = static_cast<int>(keys[k]) + offset;
+    to_local[static_cast<size_t>(idx)] = static_cast<uint8_t>(k + offset);
+    to_dataset[k + offset] = static_cast<uint8_t>(idx);
+  }
+  cv::Mat local(pred.size(), CV_8UC1);
+  for (int y = 0; y < pred.rows; ++y)
+    for (int x = 0; x < pred.cols; ++x) local.at<uint8_t>(y, x) = to_local[pred.at<uint8_t>(y, x)];
+  cv::Mat refined = crf_refine_label(rgb, local, static_cast<int>(keys.size()) + offset, opt);
+  for (int y = 0; y < pred.rows; ++y)
+    for (int x = 0; x < pred.cols; ++x) refined.at<uint8_t>(y, x) = to_dataset[refined.at<uint8_t>(y, x)];
+  return refined;
+}
+
 cv::Mat cam_to_label(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,
-                     const LabelOptions& opt) {
+                     const LabelOptions& opt, const cv::Mat& rgb) {
   const bool two = opt.fg >= 0 || opt.bg >= 0;
   if (two && (opt.fg < 0 || opt.bg < 0 || opt.bg > opt.fg))
     throw Error("--fg/--bg: give both, with bg <= fg");
-  if (!two) return cam_to_prediction(keys, cam, n, h, w, has_background, opt.bg_threshold);
-  cv::Mat fg = cam_to_prediction(keys, cam, n, h, w, has_background, opt.fg);
+  if (opt.crf && (rgb.empty() || rgb.rows != h || rgb.cols != w))
+    throw Error("--crf: the image is missing or its size differs from the CAM");
+  auto predict = [&](double threshold) {
+    cv::Mat p = cam_to_prediction(keys, cam, n, h, w, has_background, threshold);
+    return opt.crf ? crf_on_prediction(rgb, p, keys, has_background, opt.crf_options) : p;
+  };
+  if (!two) return predict(opt.bg_threshold);
+  cv::Mat fg = predict(opt.fg);
   if (!has_background) {
     // No background: a pixel whose best class score is below fg is unsure.
     const size_t plane = static_cast<size_t>(h) * w;
@@ -36,7 +63,7 @@ cv::Mat cam_to_label(const std::vector<int64_t>& keys, const float* cam, int n, 
       }
     return fg;
   }
-  cv::Mat bg = cam_to_prediction(keys, cam, n, h, w, has_background, opt.bg);
+  cv::Mat bg = predict(opt.bg);
   cv::Mat label = fg.clone();
   label.setTo(255, fg == 0);
   label.setTo(0, bg == 0);
@@ -92,15 +119,19 @@ void caption(cv::Mat& tile, const std::string& text) {
 }  // namespace
 
 size_t write_pseudo_labels(const LabelOptions& opt) {
-  VocDataset ds = open_for_cams(opt.data, opt.list, false);
+  VocDataset ds = open_for_cams(opt.data, opt.list, opt.crf);
   ensure_dir(opt.out, "--out");
   c10::InferenceMode guard;
   parallel_for(ds.ids.size(), opt.threads, [&](size_t i, int) {
     c10::InferenceMode g;
     const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
     CamFile f = read_cam(path, ds.num_classes());
+    cv::Mat rgb = opt.crf ? read_rgb(ds.image_path(i)) : cv::Mat();
+    if (opt.crf && (rgb.rows != f.cam.size(1) || rgb.cols != f.cam.size(2)))
+      throw Error(path + ": CAM size differs from image " + ds.image_path(i));
     cv::Mat label = cam_to_label(f.keys, f.cam.data_ptr<float>(), static_cast<int>(f.cam.size(0)),
-                                 static_cast<int>(f.cam.size(1)), static_cast<int>(f.cam.size(2)), ds.has_background, opt);
+                                 static_cast<int>(f.cam.size(1)), static_cast<int>(f.cam.size(2)), ds.has_background, opt,
+                                 rgb);
     write_label_png(opt.out + "/" + ds.ids[i] + ".png", label);
   });
   return ds.ids.size();

@@ -90,6 +90,18 @@ void add_eval(CLI::App& app) {
   });
 }
 
+static void add_crf_options(CLI::App* cmd, LabelOptions& o) {
+  auto& c = o.crf_options;
+  cmd->add_flag("--crf", o.crf, "refine with the dense CRF (mean field, permutohedral lattice; IRN's parameters)");
+  cmd->add_option("--crf-iterations", c.iterations, "mean-field iterations")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--crf-gauss-sxy", c.gauss_sxy, "smoothness kernel: position std (px)")->check(CLI::PositiveNumber);
+  cmd->add_option("--crf-gauss-compat", c.gauss_compat, "smoothness kernel: Potts weight")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--crf-bi-sxy", c.bi_sxy, "appearance kernel: position std (px)")->check(CLI::PositiveNumber);
+  cmd->add_option("--crf-bi-srgb", c.bi_srgb, "appearance kernel: colour std")->check(CLI::PositiveNumber);
+  cmd->add_option("--crf-bi-compat", c.bi_compat, "appearance kernel: Potts weight")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--crf-gt-prob", c.gt_prob, "unary: probability of the thresholded label")->check(CLI::Range(0.01, 0.99));
+}
+
 void add_label(CLI::App& app) {
   auto o = std::make_shared<LabelOptions>();
   auto* cmd = app.add_subcommand("label", "pseudo-label PNGs (VOC palette) from CAMs");
@@ -100,6 +112,7 @@ void add_label(CLI::App& app) {
   cmd->add_option("--bg-threshold", o->bg_threshold, "background threshold")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--fg", o->fg, "two thresholds: foreground above this...")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--bg", o->bg, "...background at or below this, 255 (unsure) between")->check(CLI::Range(0.0, 1.0));
+  add_crf_options(cmd, *o);
   add_threads(cmd);
   on_run(cmd, [o] {
     o->threads = threads();
