@@ -48,12 +48,50 @@ std::vector<int64_t> predicted_keys(const at::Tensor& logits, double threshold) 
 
 }  // namespace
 
+at::Tensor upsample_cam(const at::Tensor& cam, int64_t H, int64_t W, int64_t stride) {
+  const int64_t Hu = (H + stride - 1) / stride * stride, Wu = (W + stride - 1) / stride * stride;
+  return torch::upsample_bilinear2d(cam.unsqueeze(1), {Hu, Wu}, /*align_corners=*/false)
+      .squeeze(1)
+      .slice(1, 0, H)
+      .slice(2, 0, W);
+}
+
+void finish_cam(ImageCam& result, const at::Tensor& sum_s, const at::Tensor& sum_c, bool dual, const CamOptions& opt,
+                int64_t H, int64_t W) {
+  at::Tensor ns = sum_s.defined() ? normalize_by_max(sum_s) : at::Tensor();
+  at::Tensor nc = sum_c.defined() ? normalize_by_max(sum_c) : at::Tensor();
+  switch (opt.branch) {
+    case CamBranch::Spotlight: result.cam = ns; break;
+    case CamBranch::Compensation: result.cam = nc; break;
+    case CamBranch::Fused: result.cam = dual ? opt.xi * ns + (1.0 - opt.xi) * nc : ns; break;
+  }
+  if (opt.keep_branches) {
+    result.cam_s = ns;
+    result.cam_c = nc;
+  }
+  if (!result.cam.defined()) result.cam = torch::zeros({0, H, W});
+}
+
 ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& labels, const CamOptions& opt) {
   if (opt.scales.empty()) throw Error("--scales: at least one scale");
   if (opt.xi < 0 || opt.xi > 1) throw Error("--xi: expected a value in [0, 1]");
   const bool dual = net->options().dual;
   if (!dual && opt.branch == CamBranch::Compensation)
     throw Error("--branch compensation: this run has a single (cam) branch");
+  if (opt.refine != Refine::None) {
+    std::vector<int64_t> keys;
+    if (opt.predicted_classes) {
+      CamOptions plain = opt;  // the classes from a plain pass at scale 1.0
+      plain.refine = Refine::None;
+      plain.scales = {1.0};
+      plain.keep_branches = false;
+      keys = compute_cam(net, rgb, labels, plain).keys;
+    } else {
+      for (size_t k = 0; k < labels.size(); ++k)
+        if (labels[k] > 0.5f) keys.push_back(static_cast<int64_t>(k));
+    }
+    return refined_cam(net, rgb, keys, opt);
+  }
   c10::InferenceMode guard;
   ImageCam result;
   if (!opt.predicted_classes)
@@ -69,7 +107,6 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
     }
     return result;
   }
-  const int64_t Hu = (H + os - 1) / os * os, Wu = (W + os - 1) / os * os;
   const bool want_s = opt.branch != CamBranch::Compensation || opt.keep_branches;
   const bool want_c = dual && (opt.branch != CamBranch::Spotlight || opt.keep_branches);
   at::Tensor sum_s, sum_c;
@@ -92,25 +129,13 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
     }
     auto accumulate = [&](const at::Tensor& cam, at::Tensor& sum) {
       at::Tensor c = opt.flip ? cam[0] + cam[1].flip({2}) : cam[0];
-      c = c.index_select(0, index).unsqueeze(1);
-      c = torch::upsample_bilinear2d(c, {Hu, Wu}, /*align_corners=*/false).squeeze(1).slice(1, 0, H).slice(2, 0, W);
+      c = upsample_cam(c.index_select(0, index), H, W, os);
       sum = sum.defined() ? sum + c : c;
     };
     if (want_s) accumulate(out.cam_s, sum_s);
     if (want_c) accumulate(out.cam_c, sum_c);
   }
-  at::Tensor ns = want_s ? normalize_by_max(sum_s) : at::Tensor();
-  at::Tensor nc = want_c ? normalize_by_max(sum_c) : at::Tensor();
-  switch (opt.branch) {
-    case CamBranch::Spotlight: result.cam = ns; break;
-    case CamBranch::Compensation: result.cam = nc; break;
-    case CamBranch::Fused: result.cam = dual ? opt.xi * ns + (1.0 - opt.xi) * nc : ns; break;
-  }
-  if (opt.keep_branches) {
-    result.cam_s = ns;
-    result.cam_c = nc;
-  }
-  if (!result.cam.defined()) result.cam = torch::zeros({0, H, W});
+  finish_cam(result, sum_s, sum_c, dual, opt, H, W);
   return result;
 }
 

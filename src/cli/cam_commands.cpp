@@ -30,6 +30,16 @@ void add_cam(CLI::App& app) {
   cmd->add_option("--classes", (*a)["classes"], "labels (default: ground-truth image labels) | predicted");
   cmd->add_option("--score-threshold", o->cam.score_threshold, "with --classes predicted: sigmoid score")
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--refine", (*a)["refine"], "none (default) | gradcam | advcam (adversarial climbing)");
+  cmd->add_option("--adv-iterations", o->cam.adv.iterations, "advcam: climbing steps K")->check(CLI::PositiveNumber);
+  cmd->add_option("--adv-step", o->cam.adv.step, "advcam: step size")->check(CLI::PositiveNumber);
+  cmd->add_option("--adv-coeff", o->cam.adv.ad_coeff, "advcam: weight of the region restriction")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--adv-score-threshold", o->cam.adv.score_threshold, "advcam: restricted regions above this x max")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--adv-half-scale", o->cam.adv.half_scale_index,
+                  "advcam: list position of the scale that climbs K/2 steps (official: 1; -1: none)")
+      ->check(CLI::Range(-1, 64));
   cmd->add_flag("--save-branches", o->cam.keep_branches, "also store cam_s and cam_c (for --xi-sweep)");
   auto no_flip = std::make_shared<bool>(false);
   cmd->add_flag("--no-flip", *no_flip, "no mirrored pass");
@@ -54,6 +64,7 @@ void add_cam(CLI::App& app) {
         throw Error("--classes: expected labels or predicted, got '" + m["classes"] + "'");
       o->cam.predicted_classes = m["classes"] == "predicted";
     }
+    if (!m["refine"].empty()) o->cam.refine = parse_refine(m["refine"]);
     if (*no_flip) o->cam.flip = false;
     if (!m["shard"].empty()) parse_shard(m["shard"], o.get());
     CamRunSummary s = run_cam(*o);

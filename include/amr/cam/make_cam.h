@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 #include <opencv2/core/mat.hpp>
 
+#include "amr/cam/refine.h"
 #include "amr/model/amr_net.h"
 
 namespace amr {
@@ -20,6 +21,8 @@ struct CamOptions {
   bool predicted_classes = false;  // classes from the classifier instead of the labels
   double score_threshold = 0.5;    // sigmoid score for predicted classes
   bool keep_branches = false;      // also return the normalized per-branch CAMs
+  Refine refine = Refine::None;    // Grad-CAM / AdvCAM instead of the plain CAM
+  AdvCamOptions adv;
 };
 
 struct ImageCam {
@@ -39,5 +42,12 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
 cv::Mat rescale_image(const cv::Mat& rgb, double scale);
 
 int64_t output_stride(const AmrNetOptions& opt);
+
+// Shared by compute_cam and refined_cam. [n, h, w] -> bilinear (align_corners false) to the
+// image size rounded up to `stride`, then cropped to H x W.
+at::Tensor upsample_cam(const at::Tensor& cam, int64_t H, int64_t W, int64_t stride);
+// Per-branch scale sums (undefined: not computed) -> max-normalized, xi-fused result.cam.
+void finish_cam(ImageCam& result, const at::Tensor& sum_s, const at::Tensor& sum_c, bool dual, const CamOptions& opt,
+                int64_t H, int64_t W);
 
 }  // namespace amr
