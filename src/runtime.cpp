@@ -3,6 +3,9 @@
 #include <malloc.h>
 #include <sched.h>
 
+#include <cstdlib>
+#include <string>
+
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
@@ -16,7 +19,7 @@ int available_cores() {
 
 void configure_runtime(int threads) {
   static bool malloc_tuned = false;
-  if (!malloc_tuned) {
+  if (!malloc_tuned && !(std::getenv("AMR_MALLOC_TUNING") && std::string(std::getenv("AMR_MALLOC_TUNING")) == "0")) {
     // 1 GiB: activations of a ResNet-50 step stay in the heap between steps.
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);

@@ -82,6 +82,10 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
   VocDataset ds = open_voc(d);
   AmrNet net = load_model(opt, ds.num_classes());
   net->eval();
+  if (opt.fold_batchnorm) {
+    net->spotlight->fold_batchnorm();
+    if (net->compensation) net->compensation->fold_batchnorm();
+  }
   ensure_dir(opt.out, "--out");
 
   std::vector<size_t> todo;

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <ATen/autocast_mode.h>
+
 #include <opencv2/imgproc.hpp>
 
 #include "amr/data/transforms.h"
@@ -31,6 +33,24 @@ cv::Mat rescale_image(const cv::Mat& rgb, double scale) {
 }
 
 namespace {
+
+// CPU autocast to bfloat16 for the network, restored on exit.
+class Bf16Autocast {
+ public:
+  explicit Bf16Autocast(bool on) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  ~Bf16Autocast() {
+    if (!on_) return;
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+
+ private:
+  bool on_;
+};
 
 at::Tensor normalize_by_max(const at::Tensor& cam) {
   if (cam.size(0) == 0) return cam;
@@ -120,7 +140,18 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
   for (double s : scales) {
     at::Tensor x = to_normalized_tensor(rescale_image(rgb, s)).unsqueeze(0);
     if (opt.flip) x = torch::cat({x, x.flip({3})});
-    AmrOutput out = net->forward(x);
+    AmrOutput out;  // only the branches asked for
+    {
+      Bf16Autocast autocast(opt.bf16);
+      if (!keys_ready || (want_s && want_c))
+        out = net->forward(x);
+      else if (want_s)
+        out.cam_s = class_activation_map(net->spotlight->forward(x), net->classifier->weight);
+      else
+        out.cam_c = class_activation_map(net->compensation->forward(x), net->classifier2->weight);
+    }
+    for (at::Tensor* t : {&out.cam_s, &out.cam_c, &out.logits_s, &out.logits_c})
+      if (t->defined()) *t = t->to(torch::kFloat32);
     if (!keys_ready) {
       at::Tensor logits = dual ? 0.5 * (out.logits_s.mean(0) + out.logits_c.mean(0)) : out.logits_s.mean(0);
       result.keys = predicted_keys(logits, opt.score_threshold);

@@ -30,6 +30,7 @@ void add_cam(CLI::App& app) {
   cmd->add_option("--classes", (*a)["classes"], "labels (default: ground-truth image labels) | predicted");
   cmd->add_option("--score-threshold", o->cam.score_threshold, "with --classes predicted: sigmoid score")
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--precision", (*a)["precision"], "fp32 (default) | bf16 (autocast; fast only on CPUs with AVX512-BF16/AMX)");
   cmd->add_option("--refine", (*a)["refine"], "none (default) | gradcam | advcam (adversarial climbing)");
   cmd->add_option("--adv-iterations", o->cam.adv.iterations, "advcam: climbing steps K")->check(CLI::PositiveNumber);
   cmd->add_option("--adv-step", o->cam.adv.step, "advcam: step size")->check(CLI::PositiveNumber);
@@ -46,9 +47,12 @@ void add_cam(CLI::App& app) {
   cmd->add_flag("--labels-from-masks", o->labels_from_masks, "image labels from the masks");
   cmd->add_option("--shard", (*a)["shard"], "i/n: process every n-th id from i");
   cmd->add_flag("--resume", o->resume, "skip ids whose .npz exists and is valid");
+  auto no_fold = std::make_shared<bool>(false);
+  cmd->add_flag("--no-fold-bn", *no_fold, "keep BatchNorm layers separate (default: folded into the convolutions)");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
   add_threads(cmd);
-  on_run(cmd, [o, a, no_flip] {
+  on_run(cmd, [o, a, no_flip, no_fold] {
+    if (*no_fold) o->fold_batchnorm = false;
     auto& m = *a;
     if (!m["scales"].empty()) o->cam.scales = parse_range(m["scales"], "--scales");
     for (double s : o->cam.scales)
@@ -65,6 +69,12 @@ void add_cam(CLI::App& app) {
       o->cam.predicted_classes = m["classes"] == "predicted";
     }
     if (!m["refine"].empty()) o->cam.refine = parse_refine(m["refine"]);
+    if (!m["precision"].empty()) {
+      if (m["precision"] != "fp32" && m["precision"] != "bf16")
+        throw Error("--precision: expected fp32 or bf16, got '" + m["precision"] + "'");
+      o->cam.bf16 = m["precision"] == "bf16";
+      if (o->cam.bf16 && o->cam.refine != Refine::None) throw Error("--precision bf16: plain CAMs only (not with --refine)");
+    }
     if (*no_flip) o->cam.flip = false;
     if (!m["shard"].empty()) parse_shard(m["shard"], o.get());
     CamRunSummary s = run_cam(*o);

@@ -46,7 +46,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--val-list", a->val_list, "validation ids: classification mAP/F1 per epoch");
   cmd->add_option("--variant", a->variant, "cam | amr | amr-improved");
   cmd->add_option("--init", a->init, "backbone weights from `amr import-weights`");
-  cmd->add_option("--init-from", a->init_from, "a cam run (directory or model.pt): initializes both branches");
+  cmd->add_option("--init-from", a->init_from, "a cam run (directory or model.pt): initializes both branches; a dual-branch model: all weights");
   cmd->add_option("--epochs", a->epochs, "epochs")->check(CLI::PositiveNumber);
   cmd->add_option("--batch", a->batch, "batch size")->check(CLI::PositiveNumber);
   cmd->add_option("--lr", a->lr, "base learning rate")->check(CLI::PositiveNumber);

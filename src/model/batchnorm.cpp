@@ -29,7 +29,18 @@ BatchNormImpl::BatchNormImpl(int64_t channels, BnMode mode, double momentum, dou
   num_batches_tracked = register_buffer("num_batches_tracked", torch::zeros({}, torch::kLong));
 }
 
+void BatchNormImpl::fold_into(torch::nn::Conv2dImpl& conv) {
+  if (folded_) return;
+  if (conv.bias.defined()) throw Error("BatchNorm folding: the convolution already has a bias");
+  torch::NoGradGuard no_grad;
+  const at::Tensor scale = weight / torch::sqrt(running_var + eps_);
+  conv.weight.mul_(scale.view({-1, 1, 1, 1}));
+  conv.bias = (bias - running_mean * scale).detach().clone();
+  folded_ = true;
+}
+
 at::Tensor BatchNormImpl::forward(const at::Tensor& x) {
+  if (folded_) return x;
   const bool batch_stats = mode_ == BnMode::Train && is_training();
   if (batch_stats) {
     torch::NoGradGuard no_grad;

@@ -54,12 +54,14 @@ BlockImpl::BlockImpl(bool bottleneck, int64_t inplanes, int64_t planes, int64_t 
 }
 
 at::Tensor BlockImpl::forward(const at::Tensor& x) {
-  at::Tensor out = torch::relu(bn1->forward(conv1->forward(x)));
+  // In-place ReLUs: one saved activation less per conv-BN-ReLU in training (BN backward
+  // needs its input, not its output).
+  at::Tensor out = bn1->forward(conv1->forward(x)).relu_();
   out = bn2->forward(conv2->forward(out));
-  if (conv3) out = bn3->forward(conv3->forward(torch::relu(out)));
+  if (conv3) out = bn3->forward(conv3->forward(torch::relu_(out)));
   if (amm) out = amm->forward(out);
   at::Tensor residual = downsample ? downsample->forward(x) : x;
-  return torch::relu(out + residual);
+  return (out + residual).relu_();
 }
 
 ResNetImpl::ResNetImpl(const ResNetOptions& opt) : opt_(opt) {
@@ -98,8 +100,22 @@ ResNetImpl::ResNetImpl(const ResNetOptions& opt) : opt_(opt) {
 }
 
 at::Tensor ResNetImpl::stem(const at::Tensor& x) {
-  at::Tensor y = torch::relu(bn1->forward(conv1->forward(x)));
+  at::Tensor y = bn1->forward(conv1->forward(x)).relu_();
   return torch::max_pool2d(y, 3, 2, 1);
+}
+
+void ResNetImpl::fold_batchnorm() {
+  if (opt_.bn == BnMode::Train && is_training()) throw Error("BatchNorm folding needs eval mode");
+  bn1->fold_into(*conv1);
+  for (auto* layer : {&layer1, &layer2, &layer3, &layer4})
+    for (const auto& m : (*layer)->children()) {
+      auto* b = m->as<BlockImpl>();
+      b->bn1->fold_into(*b->conv1);
+      b->bn2->fold_into(*b->conv2);
+      if (b->conv3) b->bn3->fold_into(*b->conv3);
+      if (b->downsample)
+        b->downsample->ptr(1)->as<BatchNormImpl>()->fold_into(*b->downsample->ptr(0)->as<torch::nn::Conv2dImpl>());
+    }
 }
 
 at::Tensor ResNetImpl::forward(const at::Tensor& x) {

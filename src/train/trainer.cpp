@@ -76,6 +76,11 @@ void initialize(AmrNet& net, const TrainConfig& c) {
   if (!c.init_from.empty()) {
     const std::string file = weights_file_of(c.init_from);
     NamedTensors run = read_pth(file);
+    if (net->compensation && !with_prefix_stripped(run, "compensation.").empty()) {
+      // A dual-branch model (an amr run, or official weights through import-weights): all of it.
+      load_state_dict(*net, run, /*strict=*/true, "init_from " + file);
+      return;
+    }
     NamedTensors backbone = with_prefix_stripped(run, "spotlight.");
     if (backbone.empty()) throw Error("init_from " + file + ": no spotlight.* weights (expected a cam run)");
     load_branch(net, backbone, "spotlight.", "init_from " + file);

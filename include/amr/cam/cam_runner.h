@@ -15,6 +15,7 @@ struct CamRunOptions {
   bool labels_from_masks = false;
   CamOptions cam;
   int shard_index = 0, shard_count = 1;
+  bool fold_batchnorm = true;  // BN folded into the convolutions (inference speed-up)
   bool resume = false;
   bool quiet = false;
 };

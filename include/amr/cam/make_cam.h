@@ -21,6 +21,7 @@ struct CamOptions {
   bool predicted_classes = false;  // classes from the classifier instead of the labels
   double score_threshold = 0.5;    // sigmoid score for predicted classes
   bool keep_branches = false;      // also return the normalized per-branch CAMs
+  bool bf16 = false;               // --precision bf16: autocast (convolutions in bfloat16)
   Refine refine = Refine::None;    // Grad-CAM / AdvCAM instead of the plain CAM
   AdvCamOptions adv;
 };

@@ -1,4 +1,5 @@
 #pragma once
+#include <torch/nn/modules/conv.h>
 #include <string>
 
 #include <torch/nn/module.h>
@@ -21,12 +22,18 @@ class BatchNormImpl : public torch::nn::Module {
   BatchNormImpl(int64_t channels, BnMode mode, double momentum = 0.1, double eps = 1e-5);
   at::Tensor forward(const at::Tensor& x);
   BnMode mode() const { return mode_; }
+  // Folds this layer (running statistics) into the preceding bias-free convolution `conv`:
+  // W' = W * g / sqrt(var + eps), b' = beta - mean * g / sqrt(var + eps); then forward is the
+  // identity. Inference only (the statistics and affine parameters are then frozen in `conv`).
+  void fold_into(torch::nn::Conv2dImpl& conv);
+  bool folded() const { return folded_; }
 
   at::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 
  private:
   BnMode mode_;
   double momentum_, eps_;
+  bool folded_ = false;
 };
 TORCH_MODULE(BatchNorm);
 

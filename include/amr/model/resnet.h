@@ -47,6 +47,9 @@ class ResNetImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x);
   const ResNetOptions& options() const { return opt_; }
   int64_t out_channels() const { return feature_channels(opt_.arch); }
+  // Inference speed-up: every backbone BatchNorm folded into its convolution (eval mode or
+  // running-statistics BN only; the AMM gate's batch-statistics BN is left as it is).
+  void fold_batchnorm();
 
   torch::nn::Conv2d conv1{nullptr};
   BatchNorm bn1{nullptr};

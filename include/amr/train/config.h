@@ -24,7 +24,8 @@ struct TrainConfig {
   std::string bn = "fixed-stats";
   std::string routing = "official";
   std::string init;       // backbone weights from `amr import-weights` (both branches)
-  std::string init_from;  // a `cam` run (RUN dir or weights file): both branches + classifiers
+  std::string init_from;  // a `cam` run (RUN dir or weights file): both branches + classifiers;
+                          // a dual-branch model (amr run, imported official weights): all of it
   // AMM / improvements
   double tau = -1;           // Gaussian threshold; < 0: variant default (0, amr-improved 0.3)
   std::string tau_mode = "relative";

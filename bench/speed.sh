@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Speed benchmark, side by side in one run: the official AMR code (python3-torch 1.13.1, 2 threads)
+# vs amr (libtorch 1.13.1, 2 threads), same machine, same inputs, same weights (the official Net
+# on Kaiming-initialized ResNet-50s with calibrated BatchNorm statistics, imported into amr).
+# Run alone on the machine (~15 min on 2 cores). Writes bench/results/speed.md.
+#   ADV_SIZE=WxH   image size of the AdvCAM rows (default 250x188: the official loop at 500x375
+#                  takes ~10 min per iteration pair; the ratio is per network pass)
+#   ADV_ITER=K     AdvCAM iterations on both sides (default 2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh --target amr_cli --target bench_crf --target bench_gemm >/dev/null
+AMR=$(pwd)/build/amr
+PY=/usr/bin/python3
+REF=$(cd ../shared/reference/amr-official && pwd)
+CAMVID=../shared/data/camvid/JPEGImages
+OFF="$PY $(pwd)/bench/python/official_speed.py"
+ADV_SIZE=${ADV_SIZE:-250x188}
+ADV_ITER=${ADV_ITER:-2}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+rss() { /usr/bin/time -f "%M" -o "$W/rss" "$@"; }  # peak RSS (KB) of a command -> $W/rss
+mb() { echo $(( $(cat "$W/rss") / 1024 )); }
+json() { $PY -c "import json,sys; print(json.loads(open('$1').read().strip().splitlines()[-1])['$2'])"; }
+
+# Inputs: 3 CamVid photos at 500x375 (classes 6 and 14 as image labels); 16 copies for training.
+mkdir -p "$W/voc/JPEGImages" "$W/train/JPEGImages" "$W/adv/JPEGImages"
+( echo background; for i in $(seq 0 19); do echo "c$i"; done ) | tee "$W/voc/classes.txt" "$W/train/classes.txt" > "$W/adv/classes.txt"
+LABELS="0 0 0 0 0 0 1 0 0 0 0 0 0 0 1 0 0 0 0 0"
+IMGS=$(ls $CAMVID | head -24 | awk 'NR%8==1')
+$PY - "$CAMVID" "$W" "$ADV_SIZE" $IMGS <<'PYEOF'
+import sys, cv2
+src, w, adv = sys.argv[1], sys.argv[2], [int(v) for v in sys.argv[3].split("x")]
+for i, f in enumerate(sys.argv[4:]):
+    im = cv2.imread(f"{src}/{f}")
+    cv2.imwrite(f"{w}/voc/JPEGImages/img{i}.jpg", cv2.resize(im, (500, 375), interpolation=cv2.INTER_AREA), [cv2.IMWRITE_JPEG_QUALITY, 95])
+    for r in range(6):
+        cv2.imwrite(f"{w}/train/JPEGImages/t{i}_{r}.jpg", cv2.resize(im, (500, 375), interpolation=cv2.INTER_AREA))
+    if i == 0:
+        cv2.imwrite(f"{w}/adv/JPEGImages/img0.jpg", cv2.resize(im, tuple(adv), interpolation=cv2.INTER_AREA), [cv2.IMWRITE_JPEG_QUALITY, 95])
+PYEOF
+ls "$W/voc/JPEGImages" | sed 's/.jpg//' > "$W/voc/list.txt"
+ls "$W/train/JPEGImages" | sed 's/.jpg//' | head -16 > "$W/train/list.txt"
+echo img0 > "$W/adv/list.txt"
+for d in voc train adv; do awk -v l="$LABELS" '{print $1" "l}' "$W/$d/list.txt" > "$W/$d/cls_labels.txt"; done
+
+echo "== weights" >&2
+$OFF weights "$REF" "$W/official.pth" "$W"/voc/JPEGImages/*.jpg >/dev/null
+$AMR import-weights --from "$W/official.pth" --arch resnet50 --out "$W/amr.pt" >/dev/null
+
+echo "== (b) plain CAM generation" >&2
+rss $OFF cam "$REF" "$W/official.pth" "$W"/voc/JPEGImages/*.jpg > "$W/off_cam.json"
+OFF_CAM=$(json "$W/off_cam.json" cam_s_per_image); OFF_CAM_MB=$(mb)
+OFFICIAL_FLUSH_DENORMAL=1 $OFF cam "$REF" "$W/official.pth" "$W"/voc/JPEGImages/*.jpg > "$W/off_cam_fd.json"
+OFF_CAM_FD=$(json "$W/off_cam_fd.json" cam_s_per_image)
+rss $AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/cams" --threads 2 --quiet > "$W/our_cam.txt"
+OUR_CAM=$(grep -o '[0-9.]* s/image' "$W/our_cam.txt" | cut -d' ' -f1); OUR_CAM_MB=$(mb)
+$AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/cams_nofold" --threads 2 --quiet --no-fold-bn > "$W/our_cam_nofold.txt"
+OUR_CAM_NOFOLD=$(grep -o '[0-9.]* s/image' "$W/our_cam_nofold.txt" | cut -d' ' -f1)
+
+echo "== (a) training step" >&2
+rss $OFF train "$REF" "$W/official.pth" 2 "$W"/train/JPEGImages/*.jpg > "$W/off_train.json"
+OFF_STEP=$(json "$W/off_train.json" step_s); OFF_STEP_MB=$(mb)
+OFFICIAL_FLUSH_DENORMAL=1 $OFF train "$REF" "$W/official.pth" 2 "$W"/train/JPEGImages/*.jpg > "$W/off_train_fd.json"
+OFF_STEP_FD=$(json "$W/off_train_fd.json" step_s)
+rss $AMR train --config configs/voc-paper.yaml --data "$W/train" --list list.txt --set val_list= --batch 8 --workers 1 \
+  --init-from "$W/amr.pt" --out "$W/run" --stop-after-steps 4 --threads 2 --quiet >/dev/null 2>&1
+OUR_STEP_MB=$(mb)
+OUR_STEP=$($PY -c "
+import json, statistics
+v = [json.loads(l) for l in open('$W/run/log.jsonl')]
+print(statistics.median([8 / s['images_per_s'] for s in v if s['type'] == 'step'][1:]))")
+rm -rf "$W/run"
+AMR_MALLOC_TUNING=0 rss $AMR train --config configs/voc-paper.yaml --data "$W/train" --list list.txt --set val_list= --batch 8 \
+  --workers 1 --init-from "$W/amr.pt" --out "$W/run" --stop-after-steps 4 --threads 2 --quiet >/dev/null 2>&1
+OUR_STEP_NT_MB=$(mb)
+OUR_STEP_NT=$($PY -c "
+import json, statistics
+v = [json.loads(l) for l in open('$W/run/log.jsonl')]
+print(statistics.median([8 / s['images_per_s'] for s in v if s['type'] == 'step'][1:]))")
+
+echo "== (d) GEMM peak, step FLOPs" >&2
+PEAK=$(./build/bench/bench_gemm 2)
+STEP_GFLOP=$($OFF flops "$REF" | $PY -c "import json,sys; print(json.loads(sys.stdin.read())['step_gflop'])")
+
+echo "== AdvCAM ($ADV_SIZE, $ADV_ITER iterations, 7 scales, 2 classes, both branches)" >&2
+$OFF advcam "$REF" "$W/official.pth" "$W/adv/JPEGImages/img0.jpg" "$ADV_ITER" > "$W/off_adv.json"
+OFF_ADV=$(json "$W/off_adv.json" advcam_s_per_image)
+$AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/adv" --list list.txt --out "$W/adv_cams" --threads 2 --quiet \
+  --refine advcam --adv-iterations "$ADV_ITER" --scales 1.0,0.5,0.75,1.25,1.5,1.75,2.0 > "$W/our_adv.txt"
+OUR_ADV=$(grep -o '[0-9.]* s/image' "$W/our_adv.txt" | cut -d' ' -f1)
+
+echo "== dense CRF" >&2
+CRF_ROW=$(./build/bench/bench_crf "$W/voc/JPEGImages/img0.jpg" 5)
+
+r() { $PY -c "print(f'{$1 / $2:.2f}')"; }
+f() { $PY -c "print(f'{$1:.2f}')"; }
+{
+  echo "# Speed: amr vs the official AMR code (\`bash bench/speed.sh\`, $(date -u +%F), $(nproc) cores, 2 threads each side)"
+  echo
+  echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); fp32 GEMM peak measured with libtorch (bench_gemm, 2048^3): **$(f "$PEAK") GFLOP/s**."
+  echo "Official: ../shared/reference/amr-official with Debian's python3-torch 1.13.1. Same weights on both sides (official \`Net\`"
+  echo "on Kaiming ResNet-50s, BatchNorm statistics calibrated layer by layer on photos; \`amr import-weights\`), same images"
+  echo "(CamVid photos at 500x375). \"official+flush\" = the official code with \`torch.set_flush_denormal(True)\` (amr always"
+  echo "flushes denormals, which the AMM's Gaussian produces): the fairer comparison of the kernels' work."
+  echo
+  echo "| measurement | official | official+flush | amr | ratio official/amr (flush) |"
+  echo "|---|---|---|---|---|"
+  echo "| (a) AMR training step, ResNet-50 x2, batch 8, 512x512 (s) | $(f "$OFF_STEP") | $(f "$OFF_STEP_FD") | $(f "$OUR_STEP") | **$(r "$OFF_STEP" "$OUR_STEP")x** ($(r "$OFF_STEP_FD" "$OUR_STEP")x) |"
+  echo "| (a') same, amr with glibc's default malloc (AMR_MALLOC_TUNING=0) (s) | | | $(f "$OUR_STEP_NT") | $(r "$OFF_STEP" "$OUR_STEP_NT")x ($(r "$OFF_STEP_FD" "$OUR_STEP_NT")x) |"
+  echo "| (b) plain CAM per 500x375 image, 4 scales + flip, both branches (s) | $(f "$OFF_CAM") | $(f "$OFF_CAM_FD") | $(f "$OUR_CAM") | **$(r "$OFF_CAM" "$OUR_CAM")x** ($(r "$OFF_CAM_FD" "$OUR_CAM")x) |"
+  echo "| (b') same, amr without BatchNorm folding (--no-fold-bn) (s) | | | $(f "$OUR_CAM_NOFOLD") | $(r "$OFF_CAM" "$OUR_CAM_NOFOLD")x |"
+  echo "| AdvCAM per image ($ADV_SIZE, 2 classes, 7 scales, both branches, $ADV_ITER iterations) (s) | $(f "$OFF_ADV") | | $(f "$OUR_ADV") | **$(r "$OFF_ADV" "$OUR_ADV")x** |"
+  echo
+  echo "| peak RSS (MB) | official | amr | amr/official |"
+  echo "|---|---|---|---|"
+  echo "| (c) training step | $OFF_STEP_MB | $OUR_STEP_MB | **$(r "$OUR_STEP_MB" "$OFF_STEP_MB")** |"
+  echo "| (c) training step, amr with AMR_MALLOC_TUNING=0 | $OFF_STEP_MB | $OUR_STEP_NT_MB | $(r "$OUR_STEP_NT_MB" "$OFF_STEP_MB") |"
+  echo "| (c) CAM generation | $OFF_CAM_MB | $OUR_CAM_MB | $(r "$OUR_CAM_MB" "$OFF_CAM_MB") |"
+  echo
+  echo "(d) A training step is ~$(f "$STEP_GFLOP") GFLOP (torch.profiler conv FLOPs: spotlight forward + frozen stem/layer1 +"
+  echo "3x the trained compensation part for forward and backward): amr reaches $($PY -c "print(f'{$STEP_GFLOP / $OUR_STEP:.0f}')") GFLOP/s ="
+  echo "**$($PY -c "print(f'{100 * $STEP_GFLOP / $OUR_STEP / $PEAK:.0f}')")% of the GEMM peak**; the official code $($PY -c "print(f'{100 * $STEP_GFLOP / $OFF_STEP / $PEAK:.0f}')")%."
+  echo
+  echo "| dense CRF | time |"
+  echo "|---|---|"
+  echo "$CRF_ROW"
+} | tee bench/results/speed.md
