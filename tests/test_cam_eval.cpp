@@ -317,3 +317,25 @@ TEST(Cam, EqualsOfficialCamClassOnTheReferenceComputation) {
   EXPECT_LT(err, 1e-4) << "max abs difference " << err;
   EXPECT_GT(ref.max().item<double>(), 0.9);
 }
+
+TEST(Eval, LabelPngsAgainstMasksHandComputed) {
+  // mask [0 0 1 1], prediction [0 1 1 255]: background TP 1, FN 1 -> IoU 1/2; class a TP 1, FP 1,
+  // FN 1 (the unsure pixel) -> IoU 1/3.
+  TempDir dir;
+  fs::create_directories(dir / "data/SegmentationClass");
+  fs::create_directories(dir / "labels");
+  std::ofstream(dir / "data/classes.txt") << "background\na\n";
+  std::ofstream(dir / "data/val.txt") << "x\n";
+  const uint8_t gt[4] = {0, 0, 1, 1}, pred[4] = {0, 1, 1, 255};
+  amr::write_label_png(dir / "data/SegmentationClass/x.png", cv::Mat(1, 4, CV_8UC1, const_cast<uint8_t*>(gt)).clone());
+  amr::write_label_png(dir / "labels/x.png", cv::Mat(1, 4, CV_8UC1, const_cast<uint8_t*>(pred)).clone());
+  amr::EvalOptions o;
+  o.labels = dir / "labels";
+  o.data = dir / "data";
+  o.list = "val.txt";
+  amr::EvalResult r = amr::evaluate_labels(o);
+  EXPECT_NEAR(r.points[r.best].metrics.miou, (0.5 + 1.0 / 3.0) / 2, 1e-12);
+  auto bad = amr::test::run_cli("eval --labels " + (dir / "labels") + " --data " + (dir / "data") + " --list val.txt --sweep 0.1:0.2:0.1");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("--labels"), std::string::npos) << bad.output;
+}

@@ -87,8 +87,10 @@ void add_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   auto a = std::make_shared<std::map<std::string, std::string>>();
   auto bg = std::make_shared<double>(0.2);
-  auto* cmd = app.add_subcommand("eval", "mIoU of CAMs against ground-truth masks");
-  cmd->add_option("--cams", o->cams, "directory of <id>.npz from amr cam")->required();
+  auto* cmd = app.add_subcommand("eval", "mIoU of CAMs (or pseudo-label PNGs) against ground-truth masks");
+  auto* cams = cmd->add_option("--cams", o->cams, "directory of <id>.npz from amr cam");
+  auto* labels = cmd->add_option("--labels", o->labels, "or a directory of <id>.png from amr label (255 counts as wrong)");
+  cams->excludes(labels);
   cmd->add_option("--data", o->data, "dataset root with SegmentationClass[Aug]/")->required();
   cmd->add_option("--list", o->list, "ids to evaluate")->required();
   cmd->add_option("--bg-threshold", *bg, "background threshold")->check(CLI::Range(0.0, 1.0));
@@ -101,7 +103,10 @@ void add_eval(CLI::App& app) {
     o->thresholds = m["sweep"].empty() ? std::vector<double>{*bg} : parse_range(m["sweep"], "--sweep");
     if (!m["xi"].empty()) o->xis = parse_range(m["xi"], "--xi-sweep");
     o->threads = threads();
-    EvalResult r = evaluate_cams(*o);
+    if (o->cams.empty() && o->labels.empty()) throw Error("--cams or --labels: one is required");
+    if (!o->labels.empty() && (!m["sweep"].empty() || !m["xi"].empty()))
+      throw Error("--labels: --sweep/--xi-sweep apply to CAMs only");
+    EvalResult r = o->labels.empty() ? evaluate_cams(*o) : evaluate_labels(*o);
     std::cout << markdown_report(r);
     if (!m["json"].empty()) {
       const std::string text = to_json(r).dump(1) + "\n";

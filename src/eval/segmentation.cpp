@@ -115,7 +115,8 @@ std::vector<double> parse_range(const std::string& spec, const std::string& flag
   return out;
 }
 
-EvalResult evaluate_cams(const EvalOptions& opt) {
+namespace {
+VocDataset open_ground_truth(const EvalOptions& opt, std::vector<std::string>& names) {
   DatasetOptions d;
   d.root = opt.data;
   d.list = opt.list;
@@ -123,9 +124,41 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
   d.require_masks = true;
   d.load_labels = false;  // the masks are the ground truth
   VocDataset ds = open_voc(d);
-  std::vector<std::string> names;
   if (ds.has_background) names.push_back("background");
   names.insert(names.end(), ds.classes.begin(), ds.classes.end());
+  return ds;
+}
+}  // namespace
+
+EvalResult evaluate_labels(const EvalOptions& opt) {
+  std::vector<std::string> names;
+  VocDataset ds = open_ground_truth(opt, names);
+  const int n = static_cast<int>(names.size());
+  const int workers = worker_count(opt.threads);
+  std::vector<Confusion> local(static_cast<size_t>(workers), Confusion(n));
+  parallel_for(ds.ids.size(), workers, [&](size_t i, int worker) {
+    const std::string path = opt.labels + "/" + ds.ids[i] + ".png";
+    cv::Mat pred = read_label_png(path), gt = read_label_png(ds.mask_path(i));
+    if (pred.size() != gt.size()) throw Error(path + ": label size differs from mask " + ds.mask_path(i));
+    for (int y = 0; y < pred.rows; ++y)
+      for (int x = 0; x < pred.cols; ++x) {
+        const uint8_t v = pred.at<uint8_t>(y, x);
+        if (v != 255 && v >= n) throw Error(path + ": class index " + std::to_string(v) + " out of range");
+      }
+    local[static_cast<size_t>(worker)].add(pred, gt);
+  });
+  Confusion total(n);
+  for (const auto& l : local) total.merge(l);
+  EvalResult r;
+  r.images = ds.ids.size();
+  r.has_background = ds.has_background;
+  r.points.push_back({0.0, -1.0, segmentation_metrics(total, names)});
+  return r;
+}
+
+EvalResult evaluate_cams(const EvalOptions& opt) {
+  std::vector<std::string> names;
+  VocDataset ds = open_ground_truth(opt, names);
   const int n = static_cast<int>(names.size());
 
   struct Combo {

@@ -36,6 +36,7 @@ SegMetrics segmentation_metrics(const Confusion& c, const std::vector<std::strin
 
 struct EvalOptions {
   std::string cams, data, list;
+  std::string labels;  // evaluate_labels: directory of <id>.png predictions
   std::vector<double> thresholds{0.2};  // background thresholds (datasets with background)
   std::vector<double> xis;              // empty: the files' fused `cam`; else xi*cam_s + (1-xi)*cam_c
   int threads = 0;
@@ -56,6 +57,8 @@ struct EvalResult {
 // `amr eval`: predictions from CAMS/<id>.npz (background where every class is <= threshold
 // when the dataset has a background class; else argmax over the image's classes).
 EvalResult evaluate_cams(const EvalOptions& opt);
+// mIoU of label PNGs (dataset indices; 255 = unsure, counted as a miss) against the masks.
+EvalResult evaluate_labels(const EvalOptions& opt);
 
 // The prediction of one CAM file's content (keys, cam [n, H, W]) for a dataset.
 cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,

@@ -1,0 +1,91 @@
+"""bench/results/quality.md from the JSON files of bench/quality.sh.
+usage: quality_table.py OUT "SEEDS" CAMVID(0|1)"""
+import json
+import os
+import statistics
+import sys
+
+out, seeds, camvid = sys.argv[1], sys.argv[2].split(), sys.argv[3] == "1"
+VARIANTS = ["cam", "amr", "amr-improved"]
+
+
+def load(name):
+    path = os.path.join(out, name + ".json")
+    return json.load(open(path)) if os.path.exists(path) else None
+
+
+def best(j):
+    p = j["points"][j["best"]]
+    return 100 * p["miou"], p["threshold"], p.get("xi")
+
+
+def val_f1(run):
+    f1 = [json.loads(l) for l in open(os.path.join(run, "log.jsonl"))]
+    f1 = [l for l in f1 if l["type"] == "epoch" and "val_f1" in l]
+    return f1[-1]["val_f1"] if f1 else float("nan")
+
+
+def mean_std(v):
+    return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+
+
+print("# Quality: CAM vs AMR vs improved AMR (`bash bench/quality.sh`)\n")
+summary = {}
+for ds in ["fashion"] + (["camvid"] if camvid else []):
+    print(f"## {'FashionScenes' if ds == 'fashion' else 'CamVid'} val\n")
+    print("| variant | " + " | ".join(f"seed {s}: mIoU (thr, xi)" for s in seeds) + " | mean ± std | cam val F1 |")
+    print("|---|" + "---|" * (len(seeds) + 2))
+    for v in VARIANTS:
+        vals, cells = [], []
+        for s in seeds:
+            j = load(f"{ds}_{v}_{s}")
+            if j is None:
+                cells.append("-")
+                continue
+            m, t, xi = best(j)
+            vals.append(m)
+            cells.append(f"{m:.2f} ({t:.2f}{'' if xi is None else f', {xi:.1f}'})")
+        f1 = [val_f1(os.path.join(out, "runs", f"{ds}_{s}", v)) for s in seeds
+              if os.path.exists(os.path.join(out, "runs", f"{ds}_{s}", v, "log.jsonl"))]
+        summary[(ds, v)] = vals
+        print(f"| {v} | " + " | ".join(cells) + f" | {mean_std(vals) if vals else '-'} | "
+              f"{mean_std(f1) if f1 else '-'} |")
+    print()
+    s0 = seeds[0]
+    for v in ["amr", "amr-improved"]:
+        j = load(f"{ds}_{v}_{s0}")
+        if j is None:
+            continue
+        by_xi = {}
+        for p in j["points"]:
+            if p.get("xi") is not None and (p["xi"] not in by_xi or p["miou"] > by_xi[p["xi"]][0]):
+                by_xi[p["xi"]] = (p["miou"], p["threshold"])
+        print(f"xi sweep, {v}, seed {s0} (best threshold per xi): " +
+              ", ".join(f"{xi:.1f}: {100 * m:.2f}" for xi, (m, _) in sorted(by_xi.items())) + "\n")
+    j = load(f"{ds}_cam_{s0}")
+    if j is not None and j["has_background"]:
+        print(f"background threshold sweep, cam, seed {s0}: " +
+              ", ".join(f"{p['threshold']:.2f}: {100 * p['miou']:.2f}" for p in j["points"]) + "\n")
+
+print("## Refinements (AMR seed %s, first val scenes)\n" % seeds[0])
+print("| CAM | mIoU (best threshold) |\n|---|---|")
+for name, label in [("refine_none", "CAM (AMR, fused)"), ("refine_gradcam", "+ Grad-CAM"), ("refine_advcam", "+ AdvCAM"),
+                    ("refine_crf", "CAM + dense CRF (pseudo-labels at the best threshold)")]:
+    j = load(name)
+    if j is not None:
+        m, t, _ = best(j)
+        print(f"| {label} | {m:.2f} ({t:.2f}) |" if name != "refine_crf" else f"| {label} | {m:.2f} |")
+print()
+print("## Targets\n")
+
+
+def mean(k):
+    return statistics.mean(summary[k]) if summary.get(k) else float("nan")
+
+
+c, a, i = mean(("fashion", "cam")), mean(("fashion", "amr")), mean(("fashion", "amr-improved"))
+print(f"- FashionScenes AMR >= CAM + 5: {a:.2f} vs {c:.2f} + 5 -> {'met' if a >= c + 5 else 'NOT met'}")
+print(f"- improved AMR >= AMR: {i:.2f} vs {a:.2f} -> {'met' if i >= a else 'NOT met'}")
+if camvid:
+    cc, ca = mean(("camvid", "cam")), mean(("camvid", "amr"))
+    print(f"- CamVid AMR > CAM: {ca:.2f} vs {cc:.2f} -> {'met' if ca > cc else 'NOT met'}")
