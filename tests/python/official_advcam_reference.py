@@ -13,7 +13,6 @@ import sys
 import tempfile
 import types
 
-import cv2
 import numpy as np
 import torch
 import torch.utils.model_zoo
@@ -30,6 +29,7 @@ torch.nn.Module.cuda = lambda self, *a, **k: self
 torch.cuda.device_count = lambda: 2  # process 0 of "2": skips the progress print (needs >= 20 items)
 from net import resnet50_amr  # noqa: E402
 from step import make_cam  # noqa: E402
+from scaled_pair import read_rgb, scaled_pair  # noqa: E402
 
 make_cam.cuda = types.SimpleNamespace(device=lambda i: contextlib.nullcontext())
 
@@ -39,18 +39,9 @@ model = resnet50_amr.CAM()
 model.load_state_dict(torch.load(weights), strict=True)
 model.eval()
 
-rgb = cv2.cvtColor(cv2.imread(image, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+rgb = read_rgb(image)
 H, W = rgb.shape[:2]
-mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
-imgs = []
-for s in scales:
-    if s == 1.0:
-        img = rgb
-    else:
-        size = (max(1, int(np.floor(W * s + 0.5))), max(1, int(np.floor(H * s + 0.5))))
-        img = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
-    x = ((img.astype(np.float32) / 255.0 - mean) / std).astype(np.float32).transpose(2, 0, 1)
-    imgs.append(np.stack([x, x[:, :, ::-1].copy()]))
+imgs = [scaled_pair(rgb, s) for s in scales]
 label = torch.tensor([float(v) for v in labels.split(",")])
 item = {"name": "img", "img": imgs, "size": (H, W), "label": label}
 

@@ -6,7 +6,6 @@ Resizing and decoding use OpenCV, as amr does (cubic up, area down, sizes rounde
 """
 import sys
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -16,6 +15,7 @@ ref, weights, image, keys, scales, xi, out = sys.argv[1:8]
 sys.path.insert(0, ref)
 torch.utils.model_zoo.load_url = lambda *a, **k: {}  # weights come from the file below
 from net import resnet50_amr  # noqa: E402
+from scaled_pair import read_rgb, scaled_pair  # noqa: E402
 
 keys = [int(k) for k in keys.split(",")]
 scales = [float(s) for s in scales.split(",")]
@@ -24,22 +24,15 @@ model = resnet50_amr.CAM()
 model.load_state_dict(torch.load(weights), strict=True)
 model.eval()  # QUIRKS.md 1: the AMM BatchNorm stays in training mode regardless
 
-rgb = cv2.cvtColor(cv2.imread(image, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+rgb = read_rgb(image)
 H, W = rgb.shape[:2]
 Hu, Wu = (H + 15) // 16 * 16, (W + 15) // 16 * 16
-mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
 
 
 def branch(step):
     total = None
     for s in scales:
-        if s == 1.0:
-            img = rgb
-        else:
-            size = (max(1, int(np.floor(W * s + 0.5))), max(1, int(np.floor(H * s + 0.5))))
-            img = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
-        x = ((img.astype(np.float32) / 255.0 - mean) / std).astype(np.float32).transpose(2, 0, 1)
-        x = torch.from_numpy(np.stack([x, x[:, :, ::-1].copy()]))
+        x = torch.from_numpy(scaled_pair(rgb, s))
         with torch.no_grad():
             cam = F.relu(model(x, step=step))
         cam = cam[0] + cam[1].flip(-1)
