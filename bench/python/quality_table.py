@@ -33,7 +33,7 @@ print("# Quality: CAM vs AMR vs improved AMR (`bash bench/quality.sh`)\n")
 summary = {}
 for ds in ["fashion"] + (["camvid"] if camvid else []):
     print(f"## {'FashionScenes' if ds == 'fashion' else 'CamVid'} val\n")
-    print("| variant | " + " | ".join(f"seed {s}: mIoU (thr, xi)" for s in seeds) + " | mean ± std | cam val F1 |")
+    print("| variant | " + " | ".join(f"seed {s}: mIoU (thr, xi)" for s in seeds) + " | mean ± std | val F1, last epoch (spotlight) |")
     print("|---|" + "---|" * (len(seeds) + 2))
     for v in VARIANTS:
         vals, cells = [], []
