@@ -70,10 +70,5 @@ BEST_T=$($PY -c "import json; j=json.load(open('$OUT/refine_none.json')); print(
 $AMR label --cams "$OUT/cams/refine_none" --data "$F" --list val_refine.txt --out "$OUT/labels_crf" --bg-threshold "$BEST_T" --crf >/dev/null
 $AMR eval --labels "$OUT/labels_crf" --data "$F" --list val_refine.txt --json "$OUT/refine_crf.json" >/dev/null
 
-{
-  echo "Run: SEEDS=\"$SEEDS\" FASHION_TRAIN=$FT FASHION_VAL=$FV SINGLE=$SINGLE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID REFINE_IMAGES=$REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F))"
-  echo
-  $PY bench/python/quality_table.py "$OUT" "$SEEDS" "$CAMVID"
-  echo
-  cat bench/quality_analysis.md
-} | tee bench/results/quality.md
+export RUN_INFO="Run: SEEDS=\"$SEEDS\" FASHION_TRAIN=$FT FASHION_VAL=$FV SINGLE=$SINGLE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID REFINE_IMAGES=$REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F))"
+{ $PY bench/python/quality_table.py "$OUT" "$SEEDS" "$CAMVID"; echo; cat bench/quality_analysis.md; } | tee bench/results/quality.md

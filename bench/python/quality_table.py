@@ -30,6 +30,8 @@ def mean_std(v):
 
 
 print("# Quality: CAM vs AMR vs improved AMR (`bash bench/quality.sh`)\n")
+if os.environ.get("RUN_INFO"):
+    print(os.environ["RUN_INFO"] + "\n")
 summary = {}
 for ds in ["fashion"] + (["camvid"] if camvid else []):
     print(f"## {'FashionScenes' if ds == 'fashion' else 'CamVid'} val\n")
