@@ -4,7 +4,7 @@
 # on Kaiming-initialized ResNet-50s with calibrated BatchNorm statistics, imported into amr).
 # Run alone on the machine (~15 min on 2 cores). Writes bench/results/speed.md.
 #   ADV_SIZE=WxH   image size of the AdvCAM rows (default 250x188: the official loop at 500x375
-#                  takes ~10 min per iteration pair; the ratio is per network pass)
+#                  takes ~8.5 min with 2 iterations, 4x the 250x188 time; the ratio is per network pass)
 #   ADV_ITER=K     AdvCAM iterations on both sides (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
