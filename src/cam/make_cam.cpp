@@ -68,6 +68,23 @@ std::vector<int64_t> predicted_keys(const at::Tensor& logits, double threshold) 
 
 }  // namespace
 
+std::vector<int64_t> label_keys(const std::vector<float>& labels) {
+  std::vector<int64_t> keys;
+  for (size_t k = 0; k < labels.size(); ++k)
+    if (labels[k] > 0.5f) keys.push_back(static_cast<int64_t>(k));
+  return keys;
+}
+
+ImageCam empty_cam(int64_t H, int64_t W, bool dual, const CamOptions& opt) {
+  ImageCam result;
+  result.cam = torch::zeros({0, H, W});
+  if (opt.keep_branches) {
+    result.cam_s = result.cam;
+    if (dual) result.cam_c = result.cam;
+  }
+  return result;
+}
+
 at::Tensor upsample_cam(const at::Tensor& cam, int64_t H, int64_t W, int64_t stride) {
   const int64_t Hu = (H + stride - 1) / stride * stride, Wu = (W + stride - 1) / stride * stride;
   return torch::upsample_bilinear2d(cam.unsqueeze(1), {Hu, Wu}, /*align_corners=*/false)
@@ -99,34 +116,19 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
   if (!dual && opt.branch == CamBranch::Compensation)
     throw Error("--branch compensation: this run has a single (cam) branch");
   if (opt.refine != Refine::None) {
-    std::vector<int64_t> keys;
-    if (opt.predicted_classes) {
-      CamOptions plain = opt;  // the classes from a plain pass at scale 1.0
-      plain.refine = Refine::None;
-      plain.scales = {1.0};
-      plain.keep_branches = false;
-      keys = compute_cam(net, rgb, labels, plain).keys;
-    } else {
-      for (size_t k = 0; k < labels.size(); ++k)
-        if (labels[k] > 0.5f) keys.push_back(static_cast<int64_t>(k));
-    }
-    return refined_cam(net, rgb, keys, opt);
+    if (!opt.predicted_classes) return refined_cam(net, rgb, label_keys(labels), opt);
+    CamOptions plain = opt;  // the classes from a plain pass at scale 1.0
+    plain.refine = Refine::None;
+    plain.scales = {1.0};
+    plain.keep_branches = false;
+    return refined_cam(net, rgb, compute_cam(net, rgb, labels, plain).keys, opt);
   }
   c10::InferenceMode guard;
   ImageCam result;
-  if (!opt.predicted_classes)
-    for (size_t k = 0; k < labels.size(); ++k)
-      if (labels[k] > 0.5f) result.keys.push_back(static_cast<int64_t>(k));
+  if (!opt.predicted_classes) result.keys = label_keys(labels);
 
   const int64_t H = rgb.rows, W = rgb.cols, os = output_stride(net->options());
-  if (!opt.predicted_classes && result.keys.empty()) {  // nothing to localize
-    result.cam = torch::zeros({0, H, W});
-    if (opt.keep_branches) {
-      result.cam_s = result.cam;
-      if (dual) result.cam_c = result.cam;
-    }
-    return result;
-  }
+  if (!opt.predicted_classes && result.keys.empty()) return empty_cam(H, W, dual, opt);
   const bool want_s = opt.branch != CamBranch::Compensation || opt.keep_branches;
   const bool want_c = dual && (opt.branch != CamBranch::Spotlight || opt.keep_branches);
   at::Tensor sum_s, sum_c;

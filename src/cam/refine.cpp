@@ -103,16 +103,9 @@ ImageCam refined_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<int64_t>
   }
   const bool dual = net->options().dual;
   const int64_t H = rgb.rows, W = rgb.cols, os = output_stride(net->options());
+  if (keys.empty()) return empty_cam(H, W, dual, opt);
   ImageCam result;
   result.keys = keys;
-  if (keys.empty()) {
-    result.cam = torch::zeros({0, H, W});
-    if (opt.keep_branches) {
-      result.cam_s = result.cam;
-      if (dual) result.cam_c = result.cam;
-    }
-    return result;
-  }
   c10::InferenceMode no_inference(false);
   torch::AutoGradMode grad_mode(true);
   FreezeParameters frozen(*net);

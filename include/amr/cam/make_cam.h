@@ -44,7 +44,11 @@ cv::Mat rescale_image(const cv::Mat& rgb, double scale);
 
 int64_t output_stride(const AmrNetOptions& opt);
 
-// Shared by compute_cam and refined_cam. [n, h, w] -> bilinear (align_corners false) to the
+// Shared by compute_cam and refined_cam. The indices k with labels[k] > 0.5.
+std::vector<int64_t> label_keys(const std::vector<float>& labels);
+// No class to localize: empty [0, H, W] maps (per branch too with keep_branches).
+ImageCam empty_cam(int64_t H, int64_t W, bool dual, const CamOptions& opt);
+// [n, h, w] -> bilinear (align_corners false) to the
 // image size rounded up to `stride`, then cropped to H x W.
 at::Tensor upsample_cam(const at::Tensor& cam, int64_t H, int64_t W, int64_t stride);
 // Per-branch scale sums (undefined: not computed) -> max-normalized, xi-fused result.cam.
