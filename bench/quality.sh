@@ -3,7 +3,8 @@
 # the xi and background-threshold sweeps; refinements (Grad-CAM, AdvCAM, CRF) on seed 0.
 # Same data, same budget for every variant. Writes bench/results/quality.md. Run alone.
 # Knobs (environment): SEEDS ("0 1 2"), FASHION_TRAIN (6000), FASHION_VAL (500), SINGLE (12000),
-#   CAM_EPOCHS (8), AMR_EPOCHS (3), CAMVID (1), REFINE_IMAGES (100), ADV_ITER (27), OUT (bench/quality_out)
+#   CAM_EPOCHS (8), AMR_EPOCHS (3), CAMVID (1), CAMVID_SCALES (0.5,0.75,1.0), REFINE_IMAGES (100),
+#   CAMVID_REFINE_IMAGES (REFINE_IMAGES), ADV_ITER (27), OUT (bench/quality_out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh --target amr_cli >/dev/null
@@ -15,6 +16,9 @@ FT=${FASHION_TRAIN:-6000}; FV=${FASHION_VAL:-500}; SINGLE=${SINGLE:-12000}
 CAM_EPOCHS=${CAM_EPOCHS:-8}; AMR_EPOCHS=${AMR_EPOCHS:-3}
 REFINE_IMAGES=${REFINE_IMAGES:-100}; ADV_ITER=${ADV_ITER:-27}
 CAMVID=${CAMVID:-1}
+# CamVid photos are 480x360 and the CamVid recipe trains on them resized to a long side of
+# 240-360 px, so its CAMs are computed at matching scales (4x cheaper than 1.0,0.5,1.5,2.0).
+CAMVID_SCALES=${CAMVID_SCALES:-0.5,0.75,1.0}; CAMVID_REFINE_IMAGES=${CAMVID_REFINE_IMAGES:-$REFINE_IMAGES}
 mkdir -p "$OUT"
 F=$OUT/fashion; S=$OUT/fashion-single
 [[ -f $F/val.txt ]] || $AMR scenes --out "$F" --train "$FT" --val "$FV" --size 128 --seed 100 >/dev/null
@@ -51,24 +55,36 @@ for s in $SEEDS; do
     done
     for v in cam amr amr-improved; do
       $AMR cam --run "$R/$v" --data "$C" --list val.txt --labels-from-masks --out "$OUT/cams/camvid_${v}_$s" --save-branches \
-        --resume --quiet >/dev/null
+        --scales "$CAMVID_SCALES" --resume --quiet >/dev/null
       xs=""; [[ $v == cam ]] || xs="--xi-sweep 0.1:0.9:0.1"
       $AMR eval --cams "$OUT/cams/camvid_${v}_$s" --data "$C" --list val.txt $xs --json "$OUT/camvid_${v}_$s.json" >/dev/null
     done
   fi
 done
 
-echo "== refinements (seed ${SEEDS%% *}, first $REFINE_IMAGES val scenes)" >&2
-s=${SEEDS%% *}; R=$OUT/runs/fashion_$s
-head -n "$REFINE_IMAGES" "$F/val.txt" > "$F/val_refine.txt"
-for r in none gradcam advcam; do
-  $AMR cam --run "$R/amr" --data "$F" --list val_refine.txt --out "$OUT/cams/refine_$r" --refine $r --adv-iterations "$ADV_ITER" \
-    --resume --quiet >/dev/null
-  $AMR eval --cams "$OUT/cams/refine_$r" --data "$F" --list val_refine.txt $SWEEP --json "$OUT/refine_$r.json" >/dev/null
-done
-BEST_T=$($PY -c "import json; j=json.load(open('$OUT/refine_none.json')); print(j['points'][j['best']]['threshold'])")
-$AMR label --cams "$OUT/cams/refine_none" --data "$F" --list val_refine.txt --out "$OUT/labels_crf" --bg-threshold "$BEST_T" --crf >/dev/null
-$AMR eval --labels "$OUT/labels_crf" --data "$F" --list val_refine.txt --json "$OUT/refine_crf.json" >/dev/null
+refinements() {  # name, run dir, data, id list, extra cam flags...: CAM, Grad-CAM, AdvCAM, CAM + dense CRF
+  local name=$1 run=$2 data=$3 list=$4; shift 4
+  for r in none gradcam advcam; do
+    $AMR cam --run "$run" --data "$data" --list "$list" --out "$OUT/cams/${name}_refine_$r" --refine $r \
+      --adv-iterations "$ADV_ITER" --resume --quiet "$@" >/dev/null
+    $AMR eval --cams "$OUT/cams/${name}_refine_$r" --data "$data" --list "$list" $SWEEP --json "$OUT/${name}_refine_$r.json" >/dev/null
+  done
+  local t
+  t=$($PY -c "import json; j=json.load(open('$OUT/${name}_refine_none.json')); print(j['points'][j['best']]['threshold'])")
+  $AMR label --cams "$OUT/cams/${name}_refine_none" --data "$data" --list "$list" --out "$OUT/labels_crf_$name" \
+    --bg-threshold "$t" --crf >/dev/null
+  $AMR eval --labels "$OUT/labels_crf_$name" --data "$data" --list "$list" --json "$OUT/${name}_refine_crf.json" >/dev/null
+}
 
-export RUN_INFO="Run: SEEDS=\"$SEEDS\" FASHION_TRAIN=$FT FASHION_VAL=$FV SINGLE=$SINGLE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID REFINE_IMAGES=$REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F))"
+s=${SEEDS%% *}
+echo "== refinements (AMR seed $s, first $REFINE_IMAGES val images)" >&2
+head -n "$REFINE_IMAGES" "$F/val.txt" > "$OUT/fashion_val_refine.txt"
+refinements fashion "$OUT/runs/fashion_$s/amr" "$F" "$OUT/fashion_val_refine.txt"
+if [[ $CAMVID == 1 ]]; then
+  head -n "$CAMVID_REFINE_IMAGES" ../shared/data/camvid/val.txt > "$OUT/camvid_val_refine.txt"
+  refinements camvid "$OUT/runs/camvid_$s/amr" ../shared/data/camvid "$OUT/camvid_val_refine.txt" --labels-from-masks \
+    --scales "$CAMVID_SCALES"
+fi
+
+export RUN_INFO="Run: SEEDS=\"$SEEDS\" FASHION_TRAIN=$FT FASHION_VAL=$FV SINGLE=$SINGLE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID CAMVID_SCALES=$CAMVID_SCALES REFINE_IMAGES=$REFINE_IMAGES CAMVID_REFINE_IMAGES=$CAMVID_REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F))"
 { $PY bench/python/quality_table.py "$OUT" "$SEEDS" "$CAMVID"; echo; cat bench/quality_analysis.md; } | tee bench/results/quality.md

@@ -35,7 +35,7 @@ if os.environ.get("RUN_INFO"):
 summary = {}
 for ds in ["fashion"] + (["camvid"] if camvid else []):
     print(f"## {'FashionScenes' if ds == 'fashion' else 'CamVid'} val\n")
-    print("| variant | " + " | ".join(f"seed {s}: mIoU (thr, xi)" for s in seeds) + " | mean ± std | val F1, last epoch (spotlight) |")
+    print("| variant | " + " | ".join(f"seed {s}: mIoU (threshold, xi)" for s in seeds) + " | mean ± std | val F1, last epoch (spotlight) |")
     print("|---|" + "---|" * (len(seeds) + 2))
     for v in VARIANTS:
         vals, cells = [], []
@@ -46,7 +46,8 @@ for ds in ["fashion"] + (["camvid"] if camvid else []):
                 continue
             m, t, xi = best(j)
             vals.append(m)
-            cells.append(f"{m:.2f} ({t:.2f}{'' if xi is None else f', {xi:.1f}'})")
+            params = ([f"{t:.2f}"] if j["has_background"] else []) + ([] if xi is None else [f"xi {xi:.1f}"])
+            cells.append(f"{m:.2f}" + (f" ({', '.join(params)})" if params else ""))
         f1 = [val_f1(os.path.join(out, "runs", f"{ds}_{s}", v)) for s in seeds
               if os.path.exists(os.path.join(out, "runs", f"{ds}_{s}", v, "log.jsonl"))]
         summary[(ds, v)] = vals
@@ -69,15 +70,22 @@ for ds in ["fashion"] + (["camvid"] if camvid else []):
         print(f"background threshold sweep, cam, seed {s0}: " +
               ", ".join(f"{p['threshold']:.2f}: {100 * p['miou']:.2f}" for p in j["points"]) + "\n")
 
-print("## Refinements (AMR seed %s, first val scenes)\n" % seeds[0])
-print("| CAM | mIoU (best threshold) |\n|---|---|")
-for name, label in [("refine_none", "CAM (AMR, fused)"), ("refine_gradcam", "+ Grad-CAM"), ("refine_advcam", "+ AdvCAM"),
-                    ("refine_crf", "CAM + dense CRF (pseudo-labels at the best threshold)")]:
-    j = load(name)
-    if j is not None:
+for ds, title in [("fashion", "FashionScenes"), ("camvid", "CamVid")]:
+    if load(f"{ds}_refine_none") is None:
+        continue
+    print(f"## Refinements, {title} (AMR seed {seeds[0]}, first val images)\n")
+    print("| CAM | mIoU (best threshold) |\n|---|---|")
+    for r, label in [("none", "CAM (AMR, fused)"), ("gradcam", "+ Grad-CAM"), ("advcam", "+ AdvCAM"),
+                     ("crf", "CAM + dense CRF (pseudo-labels at the best threshold)")]:
+        j = load(f"{ds}_refine_{r}")
+        if j is None:
+            continue
         m, t, _ = best(j)
-        print(f"| {label} | {m:.2f} ({t:.2f}) |" if name != "refine_crf" else f"| {label} | {m:.2f} |")
-print()
+        if r == "crf" or not j["has_background"]:
+            print(f"| {label} | {m:.2f} |")
+        else:
+            print(f"| {label} | {m:.2f} ({t:.2f}) |")
+    print()
 print("## Targets\n")
 
 
