@@ -6,6 +6,7 @@
 #   ADV_SIZE=WxH   image size of the AdvCAM rows (default 250x188: the official loop at 500x375
 #                  takes ~8.5 min with 2 iterations, 4x the 250x188 time; the ratio is per network pass)
 #   ADV_ITER=K     AdvCAM iterations on both sides (default 2)
+#   ONLY=advcam    only the AdvCAM row, into bench/results/speed_advcam_<ADV_SIZE>.md (e.g. ADV_SIZE=500x375)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh --target amr_cli --target bench_crf --target bench_gemm >/dev/null
@@ -16,6 +17,7 @@ CAMVID=../shared/data/camvid/JPEGImages
 OFF="$PY $(pwd)/bench/python/official_speed.py"
 ADV_SIZE=${ADV_SIZE:-250x188}
 ADV_ITER=${ADV_ITER:-2}
+ONLY=${ONLY:-}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 rss() { /usr/bin/time -f "%M" -o "$W/rss" "$@"; }  # peak RSS (KB) of a command -> $W/rss
@@ -46,6 +48,29 @@ for d in voc train adv; do awk -v l="$LABELS" '{print $1" "l}' "$W/$d/list.txt" 
 echo "== weights" >&2
 $OFF weights "$REF" "$W/official.pth" "$W"/voc/JPEGImages/*.jpg >/dev/null
 $AMR import-weights --from "$W/official.pth" --arch resnet50 --out "$W/amr.pt" >/dev/null
+
+r() { $PY -c "print(f'{$1 / $2:.2f}')"; }
+f() { $PY -c "print(f'{$1:.2f}')"; }
+echo "== AdvCAM ($ADV_SIZE, $ADV_ITER iterations, 7 scales, 2 classes, both branches)" >&2
+$OFF advcam "$REF" "$W/official.pth" "$W/adv/JPEGImages/img0.jpg" "$ADV_ITER" > "$W/off_adv.json"
+OFF_ADV=$(json "$W/off_adv.json" advcam_s_per_image)
+$AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/adv" --list list.txt --out "$W/adv_cams" --threads 2 --quiet \
+  --refine advcam --adv-iterations "$ADV_ITER" --scales 1.0,0.5,0.75,1.25,1.5,1.75,2.0 > "$W/our_adv.txt"
+OUR_ADV=$(grep -o '[0-9.]* s/image' "$W/our_adv.txt" | cut -d' ' -f1)
+
+adv_row() {
+  echo "| AdvCAM per image ($ADV_SIZE, 2 classes, 7 scales, both branches, $ADV_ITER iterations) (s) | $(f "$OFF_ADV") | | $(f "$OUR_ADV") | **$(r "$OFF_ADV" "$OUR_ADV")x** |"
+}
+if [[ $ONLY == advcam ]]; then
+  { echo "# Speed: AdvCAM, amr vs the official loop (\`ONLY=advcam ADV_SIZE=$ADV_SIZE ADV_ITER=$ADV_ITER bash bench/speed.sh\`, $(date -u +%F))"
+    echo
+    echo "Same weights and setup as bench/results/speed.md (one CamVid photo resized to $ADV_SIZE, classes 6 and 14)."
+    echo
+    echo "| measurement | official | official+flush | amr | ratio official/amr |"
+    echo "|---|---|---|---|---|"
+    adv_row; } | tee "bench/results/speed_advcam_$ADV_SIZE.md"
+  exit 0
+fi
 
 echo "== (b) plain CAM generation" >&2
 rss $OFF cam "$REF" "$W/official.pth" "$W"/voc/JPEGImages/*.jpg > "$W/off_cam.json"
@@ -82,18 +107,9 @@ echo "== (d) GEMM peak, step FLOPs" >&2
 PEAK=$(./build/bench/bench_gemm 2)
 STEP_GFLOP=$($OFF flops "$REF" | $PY -c "import json,sys; print(json.loads(sys.stdin.read())['step_gflop'])")
 
-echo "== AdvCAM ($ADV_SIZE, $ADV_ITER iterations, 7 scales, 2 classes, both branches)" >&2
-$OFF advcam "$REF" "$W/official.pth" "$W/adv/JPEGImages/img0.jpg" "$ADV_ITER" > "$W/off_adv.json"
-OFF_ADV=$(json "$W/off_adv.json" advcam_s_per_image)
-$AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/adv" --list list.txt --out "$W/adv_cams" --threads 2 --quiet \
-  --refine advcam --adv-iterations "$ADV_ITER" --scales 1.0,0.5,0.75,1.25,1.5,1.75,2.0 > "$W/our_adv.txt"
-OUR_ADV=$(grep -o '[0-9.]* s/image' "$W/our_adv.txt" | cut -d' ' -f1)
-
 echo "== dense CRF" >&2
 CRF_ROW=$(./build/bench/bench_crf "$W/voc/JPEGImages/img0.jpg" 5)
 
-r() { $PY -c "print(f'{$1 / $2:.2f}')"; }
-f() { $PY -c "print(f'{$1:.2f}')"; }
 {
   echo "# Speed: amr vs the official AMR code (\`bash bench/speed.sh\`, $(date -u +%F), $(nproc) cores, 2 threads each side)"
   echo
@@ -109,7 +125,7 @@ f() { $PY -c "print(f'{$1:.2f}')"; }
   echo "| (a') same, amr with glibc's default malloc (AMR_MALLOC_TUNING=0) (s) | | | $(f "$OUR_STEP_NT") | $(r "$OFF_STEP" "$OUR_STEP_NT")x ($(r "$OFF_STEP_FD" "$OUR_STEP_NT")x) |"
   echo "| (b) plain CAM per 500x375 image, 4 scales + flip, both branches (s) | $(f "$OFF_CAM") | $(f "$OFF_CAM_FD") | $(f "$OUR_CAM") | **$(r "$OFF_CAM" "$OUR_CAM")x** ($(r "$OFF_CAM_FD" "$OUR_CAM")x) |"
   echo "| (b') same, amr without BatchNorm folding (--no-fold-bn) (s) | | | $(f "$OUR_CAM_NOFOLD") | $(r "$OFF_CAM" "$OUR_CAM_NOFOLD")x |"
-  echo "| AdvCAM per image ($ADV_SIZE, 2 classes, 7 scales, both branches, $ADV_ITER iterations) (s) | $(f "$OFF_ADV") | | $(f "$OUR_ADV") | **$(r "$OFF_ADV" "$OUR_ADV")x** |"
+  adv_row
   echo
   echo "| peak RSS (MB) | official | amr | amr/official |"
   echo "|---|---|---|---|"
