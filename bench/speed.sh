@@ -3,8 +3,8 @@
 # vs amr (libtorch 1.13.1, 2 threads), same machine, same inputs, same weights (the official Net
 # on Kaiming-initialized ResNet-50s with calibrated BatchNorm statistics, imported into amr).
 # Run alone on the machine (~15 min on 2 cores). Writes bench/results/speed.md.
-#   ADV_SIZE=WxH   image size of the AdvCAM rows (default 250x188: the official loop at 500x375
-#                  takes ~8.5 min with 2 iterations, 4x the 250x188 time; the ratio is per network pass)
+#   ADV_SIZE=WxH   image size of the AdvCAM rows (default 250x188 keeps the full run short; the official
+#                  loop takes 250 s per 500x375 image with 2 iterations: bench/results/speed_advcam_500x375.md)
 #   ADV_ITER=K     AdvCAM iterations on both sides (default 2)
 #   ONLY=advcam    only the AdvCAM row, into bench/results/speed_advcam_<ADV_SIZE>.md (e.g. ADV_SIZE=500x375)
 set -euo pipefail
