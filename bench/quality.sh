@@ -54,10 +54,7 @@ for s in $SEEDS; do
         --init-from "$R/cam" --epochs 5 --set seed=$s --set routing=official --quiet
     done
     for v in cam amr amr-improved; do
-      $AMR cam --run "$R/$v" --data "$C" --list val.txt --labels-from-masks --out "$OUT/cams/camvid_${v}_$s" --save-branches \
-        --scales "$CAMVID_SCALES" --resume --quiet >/dev/null
-      xs=""; [[ $v == cam ]] || xs="--xi-sweep 0.1:0.9:0.1"
-      $AMR eval --cams "$OUT/cams/camvid_${v}_$s" --data "$C" --list val.txt $xs --json "$OUT/camvid_${v}_$s.json" >/dev/null
+      evaluate "$R/$v" "$C" val.txt "camvid_${v}_$s" --labels-from-masks --scales "$CAMVID_SCALES"
     done
   fi
 done

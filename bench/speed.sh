@@ -18,6 +18,7 @@ OFF="$PY $(pwd)/bench/python/official_speed.py"
 ADV_SIZE=${ADV_SIZE:-250x188}
 ADV_ITER=${ADV_ITER:-2}
 ONLY=${ONLY:-}
+[[ -z $ONLY || $ONLY == advcam ]] || { echo "bench/speed.sh: ONLY: expected empty or advcam, got '$ONLY'" >&2; exit 2; }
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 rss() { /usr/bin/time -f "%M" -o "$W/rss" "$@"; }  # peak RSS (KB) of a command -> $W/rss

@@ -19,6 +19,13 @@ def best(j):
     return 100 * p["miou"], p["threshold"], p.get("xi")
 
 
+def cell(j, threshold=True):
+    """'mIoU (threshold, xi)' of the best point; the threshold only where there is a background."""
+    m, t, xi = best(j)
+    params = ([f"{t:.2f}"] if threshold and j["has_background"] else []) + ([] if xi is None else [f"xi {xi:.1f}"])
+    return f"{m:.2f}" + (f" ({', '.join(params)})" if params else "")
+
+
 def val_f1(run):
     f1 = [json.loads(l) for l in open(os.path.join(run, "log.jsonl"))]
     f1 = [l for l in f1 if l["type"] == "epoch" and "val_f1" in l]
@@ -44,10 +51,8 @@ for ds in ["fashion"] + (["camvid"] if camvid else []):
             if j is None:
                 cells.append("-")
                 continue
-            m, t, xi = best(j)
-            vals.append(m)
-            params = ([f"{t:.2f}"] if j["has_background"] else []) + ([] if xi is None else [f"xi {xi:.1f}"])
-            cells.append(f"{m:.2f}" + (f" ({', '.join(params)})" if params else ""))
+            vals.append(best(j)[0])
+            cells.append(cell(j))
         f1 = [val_f1(os.path.join(out, "runs", f"{ds}_{s}", v)) for s in seeds
               if os.path.exists(os.path.join(out, "runs", f"{ds}_{s}", v, "log.jsonl"))]
         summary[(ds, v)] = vals
@@ -80,11 +85,7 @@ for ds, title in [("fashion", "FashionScenes"), ("camvid", "CamVid")]:
         j = load(f"{ds}_refine_{r}")
         if j is None:
             continue
-        m, t, _ = best(j)
-        if r == "crf" or not j["has_background"]:
-            print(f"| {label} | {m:.2f} |")
-        else:
-            print(f"| {label} | {m:.2f} ({t:.2f}) |")
+        print(f"| {label} | {cell(j, threshold=r != 'crf')} |")
     print()
 print("## Targets\n")
 
