@@ -15,6 +15,7 @@
 #include "amr/io/atomic_file.h"
 #include "amr/io/error.h"
 #include "amr/io/png.h"
+#include "amr/io/pth.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -184,6 +185,40 @@ TEST(Transforms, FlipCropAndNormalization) {
   amr::SampleRng rng(0, 0, 0);
   amr::Augmented a = amr::augment(img, mask, rs, rng);
   EXPECT_EQ(a.image.size(), cv::Size(12, 8));
+}
+
+// Cutout against the official imutils.cutout transcribed in numpy, fed amr's random centres:
+// odd and even sides, boxes clipped at every border, the square larger than the image.
+TEST(Transforms, CutoutEqualsTheOfficialFormula) {
+  TempDir dir;
+  struct Case {
+    int64_t h, w, side;
+    uint64_t index;
+  };
+  for (const Case& k : {Case{64, 48, 16, 0}, Case{64, 48, 17, 1}, Case{20, 30, 128, 2}, Case{512, 512, 128, 3}}) {
+    amr::SampleRng rng(4, 1, k.index);
+    std::vector<amr::CutoutBox> centres = amr::draw_cutout_centres(k.h, k.w, 3, rng);
+    std::string spec;
+    for (const auto& c : centres) spec += (spec.empty() ? "" : ";") + std::to_string(c.y) + "," + std::to_string(c.x);
+    amr::test::run_python("cutout_reference.py " + std::to_string(k.h) + " " + std::to_string(k.w) + " " +
+                          std::to_string(k.side) + " '" + spec + "' " + (dir / "mask.pth"));
+    const at::Tensor expected = amr::read_pth(dir / "mask.pth").at(0).second;
+    const at::Tensor mask = amr::cutout_mask(k.h, k.w, k.side, centres);
+    EXPECT_TRUE(torch::equal(mask, expected)) << k.h << "x" << k.w << " side " << k.side << " centres " << spec;
+    EXPECT_LT(mask.sum().item<double>(), static_cast<double>(k.h * k.w)) << "nothing cut";
+
+    // apply_cutout draws the same centres from the same stream and zeroes all channels there.
+    amr::SampleRng again(4, 1, k.index);
+    at::Tensor img = torch::rand({3, k.h, k.w}) + 0.5;
+    const at::Tensor before = img.clone();
+    amr::apply_cutout(img, k.side, 3, again);
+    EXPECT_TRUE(torch::equal(img, before * expected.unsqueeze(0)));
+  }
+  at::Tensor untouched = torch::rand({3, 8, 8});
+  const at::Tensor copy = untouched.clone();
+  amr::SampleRng rng(1, 1, 1);
+  amr::apply_cutout(untouched, 0, 3, rng);  // side 0: off
+  EXPECT_TRUE(torch::equal(untouched, copy));
 }
 
 TEST(Loader, EveryIdOncePerEpochInAnyThreading) {

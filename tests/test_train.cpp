@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "amr/data/scenes.h"
@@ -102,18 +103,51 @@ TEST(Train, CamThenAmrFromTheCamRunLearns) {
   const double first = (l[0] + l[1] + l[2]) / 3, last = (l[l.size() - 1] + l[l.size() - 2] + l[l.size() - 3]) / 3;
   EXPECT_LT(last, first) << "cam loss did not decrease";
 
+  // The official structure: spotlight + classifier from the cam run, the compensation backbone
+  // from the "pretrained" weights (here: the cam run's own init, a second cam run), AMMs and
+  // classifier2 fresh.
+  amr::TrainConfig pre = tiny_config(data, "cam");
+  pre.epochs = 1;
+  pre.seed = 3;
+  ASSERT_TRUE(amr::train(pre, quiet(dir / "pre")).finished);
   amr::TrainConfig amr_cfg = tiny_config(data, "amr");
   amr_cfg.routing = "official";
-  amr_cfg.init_from = dir / "cam";
+  amr_cfg.spotlight_from = dir / "cam";
+  amr_cfg.init = dir / "pre";
   amr_cfg.epochs = 1;
   ASSERT_TRUE(amr::train(amr_cfg, quiet(dir / "amr")).finished);
-  // Official routing: the spotlight backbone is the cam run's, untouched.
-  auto cam_w = amr::read_pth(dir / "cam/model.pt"), amr_w = amr::read_pth(dir / "amr/model.pt");
-  std::map<std::string, at::Tensor> cw(cam_w.begin(), cam_w.end()), aw(amr_w.begin(), amr_w.end());
+  auto cam_w = amr::read_pth(dir / "cam/model.pt"), amr_w = amr::read_pth(dir / "amr/model.pt"),
+       pre_w = amr::read_pth(dir / "pre/model.pt");
+  std::map<std::string, at::Tensor> cw(cam_w.begin(), cam_w.end()), aw(amr_w.begin(), amr_w.end()),
+      pw(pre_w.begin(), pre_w.end());
+  // Official routing: the spotlight backbone is the cam run's, untouched; the frozen
+  // compensation layer1 is the pretrained one; the rest of the compensation trained from it.
   EXPECT_TRUE(torch::equal(cw["spotlight.layer3.0.conv1.weight"], aw["spotlight.layer3.0.conv1.weight"]));
+  EXPECT_TRUE(torch::equal(pw["spotlight.layer1.0.conv1.weight"], aw["compensation.layer1.0.conv1.weight"]));
+  EXPECT_FALSE(torch::equal(pw["spotlight.layer3.0.conv1.weight"], aw["compensation.layer3.0.conv1.weight"]));
   EXPECT_FALSE(torch::equal(cw["spotlight.layer3.0.conv1.weight"], aw["compensation.layer3.0.conv1.weight"]));
-  EXPECT_TRUE(torch::equal(cw["spotlight.layer1.0.conv1.weight"], aw["compensation.layer1.0.conv1.weight"]));
   EXPECT_TRUE(aw.count("compensation.layer2.0.amm.ChannelAMM.mlp.1.weight"));
+  EXPECT_FALSE(torch::equal(aw["classifier.weight"], aw["classifier2.weight"]));
+
+  // The explicit non-official option: the cam run in both branches, classifier2 = classifier.
+  amr::TrainConfig both = tiny_config(data, "amr");
+  both.routing = "official";
+  both.copy_cam_to_both = dir / "cam";
+  both.resolve();
+  amr::AmrNet copied(amr::net_options(both, 10));
+  amr::initialize_weights(copied, both);
+  EXPECT_TRUE(torch::equal(copied->compensation->layer3->named_parameters()["0.conv1.weight"],
+                           cw["spotlight.layer3.0.conv1.weight"]));
+  EXPECT_TRUE(torch::equal(copied->classifier2->weight, cw["classifier.weight"]));
+  // A cam run is not a whole amr model: init_from says what to use instead.
+  amr::TrainConfig wrong = tiny_config(data, "amr");
+  wrong.init_from = dir / "cam";
+  try {
+    amr::train(wrong, quiet(dir / "wrong"));
+    ADD_FAILURE() << "init_from a cam run accepted for the amr variant";
+  } catch (const amr::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("spotlight_from"), std::string::npos) << e.what();
+  }
 
   amr::LoadedRun run = amr::load_run(dir / "amr", 10);
   EXPECT_TRUE(run.net->compensation);

@@ -1,4 +1,6 @@
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include "amr/data/scenes.h"
 #include "amr/io/error.h"
@@ -30,7 +32,7 @@ void add_scenes(CLI::App& app) {
 
 void add_train(CLI::App& app) {
   struct Args {
-    std::string config, out, data, list, val_list, variant, init, init_from;
+    std::string config, out, data, list, val_list, variant, init, init_from, spotlight_from, copy_cam_to_both;
     std::vector<std::string> set;
     bool resume = false, quiet = false, labels_from_masks = false;
     int64_t stop_after = 0, epochs = 0, batch = 0;
@@ -45,8 +47,15 @@ void add_train(CLI::App& app) {
   cmd->add_option("--list", a->list, "training ids (file, or name under --data)");
   cmd->add_option("--val-list", a->val_list, "validation ids: classification mAP/F1 per epoch");
   cmd->add_option("--variant", a->variant, "cam | amr | amr-improved");
-  cmd->add_option("--init", a->init, "backbone weights from `amr import-weights`");
-  cmd->add_option("--init-from", a->init_from, "a cam run (directory or model.pt): initializes both branches; a dual-branch model: all weights");
+  cmd->add_option("--init", a->init,
+                  "pretrained backbone (`amr import-weights` output, or a run whose spotlight backbone is taken): "
+                  "every backbone not set by --spotlight-from");
+  cmd->add_option("--spotlight-from", a->spotlight_from,
+                  "amr variants, the official recipe: a cam run -> spotlight + classifier (compensation from --init, "
+                  "AMMs and classifier2 fresh)");
+  cmd->add_option("--copy-cam-to-both", a->copy_cam_to_both,
+                  "amr variants, not the official recipe: a cam run copied into both branches, classifier2 = classifier");
+  cmd->add_option("--init-from", a->init_from, "a whole model: a dual-branch model (amr run, imported official weights) or, for cam, a cam run");
   cmd->add_option("--epochs", a->epochs, "epochs")->check(CLI::PositiveNumber);
   cmd->add_option("--batch", a->batch, "batch size")->check(CLI::PositiveNumber);
   cmd->add_option("--lr", a->lr, "base learning rate")->check(CLI::PositiveNumber);
@@ -66,9 +75,15 @@ void add_train(CLI::App& app) {
     if (!a->variant.empty()) put("variant", a->variant);
     if (!a->init.empty()) put("init", a->init);
     if (!a->init_from.empty()) put("init_from", a->init_from);
+    if (!a->spotlight_from.empty()) put("spotlight_from", a->spotlight_from);
+    if (!a->copy_cam_to_both.empty()) put("copy_cam_to_both", a->copy_cam_to_both);
     if (a->epochs) put("epochs", std::to_string(a->epochs));
     if (a->batch) put("batch", std::to_string(a->batch));
-    if (a->lr > 0) put("lr", std::to_string(a->lr));
+    if (a->lr > 0) {
+      std::ostringstream lr;  // every digit: std::to_string would turn 1e-7 into 0.000000
+      lr << std::setprecision(17) << a->lr;
+      put("lr", lr.str());
+    }
     if (a->workers >= 0) put("workers", std::to_string(a->workers));
     if (a->labels_from_masks) put("labels_from_masks", "true");
     if (threads() > 0) put("threads", std::to_string(threads()));

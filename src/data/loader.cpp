@@ -64,6 +64,7 @@ BatchLoader::Item BatchLoader::load(int64_t position, size_t i, int64_t epoch) c
     }
     Augmented a = augment(rgb, mask, opt_.augment, rng);
     item.image = to_normalized_tensor(a.image, a.valid);
+    apply_cutout(item.image, opt_.cutout, opt_.cutout_boxes, rng);
     std::vector<float> labels = opt_.crop_labels ? labels_from_mask(a.mask, ds_, opt_.label_min_fraction) : ds_.labels[i];
     item.labels = torch::tensor(labels, torch::kFloat32);
   } catch (const std::exception& e) {

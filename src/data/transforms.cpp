@@ -3,6 +3,8 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
+
 namespace amr {
 
 SampleRng::SampleRng(uint64_t seed, uint64_t epoch, uint64_t index) {
@@ -73,6 +75,34 @@ Augmented augment(const cv::Mat& rgb, const cv::Mat& mask, const AugmentOptions&
     m(cv::Rect(sx, sy, w, h)).copyTo(out.mask(cv::Rect(dx, dy, w, h)));
   }
   return out;
+}
+
+std::vector<CutoutBox> draw_cutout_centres(int64_t h, int64_t w, int64_t boxes, SampleRng& rng) {
+  std::vector<CutoutBox> out;
+  for (int64_t n = 0; n < boxes; ++n) {
+    CutoutBox b;
+    b.y = rng.integer(0, h - 1);
+    b.x = rng.integer(0, w - 1);
+    out.push_back(b);
+  }
+  return out;
+}
+
+at::Tensor cutout_mask(int64_t h, int64_t w, int64_t side, const std::vector<CutoutBox>& centres) {
+  at::Tensor mask = torch::ones({h, w}, torch::kFloat32);
+  for (const auto& c : centres) {
+    // As the official: [clip(c - side//2), clip(c + side//2)), so an odd side covers side - 1.
+    const int64_t y1 = std::clamp<int64_t>(c.y - side / 2, 0, h), y2 = std::clamp<int64_t>(c.y + side / 2, 0, h);
+    const int64_t x1 = std::clamp<int64_t>(c.x - side / 2, 0, w), x2 = std::clamp<int64_t>(c.x + side / 2, 0, w);
+    if (y2 > y1 && x2 > x1) mask.slice(0, y1, y2).slice(1, x1, x2).zero_();
+  }
+  return mask;
+}
+
+void apply_cutout(at::Tensor& chw, int64_t side, int64_t boxes, SampleRng& rng) {
+  if (side <= 0) return;
+  const int64_t h = chw.size(-2), w = chw.size(-1);
+  chw.mul_(cutout_mask(h, w, side, draw_cutout_centres(h, w, boxes, rng)));
 }
 
 at::Tensor to_normalized_tensor(const cv::Mat& rgb, const cv::Mat& valid) {

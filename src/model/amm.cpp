@@ -21,8 +21,10 @@ at::Tensor gaussian_modulation(const at::Tensor& x, const GaussianThreshold& thr
     std = x.std();  // unbiased, as torch.std
     mean = x.mean();
   }
-  const at::Tensor z = x - mean;
-  at::Tensor g = torch::exp(-(z * z) / (2.0 * std * std)) / (std::sqrt(2.0 * M_PI) * std);
+  // The official GaussProjection's operation order (pow, not z * z): training parity is then
+  // bit-exact rather than within rounding that the Gaussian's slope amplifies step by step.
+  const at::Tensor sigma = std * std::sqrt(2.0 * M_PI);
+  at::Tensor g = torch::exp(-(x - mean).pow(2) / (std.pow(2) * 2.0)) / sigma;
   if (threshold.tau > 0.0) {
     at::Tensor keep;
     {
@@ -41,7 +43,8 @@ ChannelGateImpl::ChannelGateImpl(int64_t channels, const AmmOptions& opt) : thre
 }
 
 at::Tensor ChannelGateImpl::forward(const at::Tensor& x) {
-  at::Tensor att = mlp->forward(x.mean({2, 3}));
+  // avg_pool2d over the whole map, as the official (x.mean rounds differently).
+  at::Tensor att = mlp->forward(torch::avg_pool2d(x, {x.size(2), x.size(3)}, {x.size(2), x.size(3)}));
   at::Tensor g = gaussian_modulation(att, threshold_);
   return x * g.unsqueeze(2).unsqueeze(3);
 }
@@ -65,7 +68,7 @@ SpatialGateImpl::SpatialGateImpl(const AmmOptions& opt) : threshold_(opt.thresho
 }
 
 at::Tensor SpatialGateImpl::forward(const at::Tensor& x) {
-  at::Tensor pooled = torch::cat({std::get<0>(x.max(1, true)), x.mean(1, true)}, 1);
+  at::Tensor pooled = torch::cat({std::get<0>(torch::max(x, 1)).unsqueeze(1), torch::mean(x, 1).unsqueeze(1)}, 1);
   at::Tensor g = gaussian_modulation(spatial->forward(pooled), threshold_);
   return x * g;
 }

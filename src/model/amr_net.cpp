@@ -19,9 +19,8 @@ at::Tensor class_activation_map(const at::Tensor& features, const at::Tensor& cl
 namespace {
 torch::nn::Conv2d make_classifier(int64_t in, int64_t classes) {
   if (classes < 1) throw Error("--num-classes: expected at least 1 class, got " + std::to_string(classes));
-  torch::nn::Conv2d c(torch::nn::Conv2dOptions(in, classes, 1).bias(false));
-  torch::nn::init::xavier_uniform_(c->weight);  // as IRN's classifier init
-  return c;
+  // PyTorch's default Conv2d init, as the official Net's nn.Conv2d(2048, 20, 1, bias=False).
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, classes, 1).bias(false));
 }
 
 at::Tensor logits_of(const at::Tensor& feat, const at::Tensor& classifier_weight) {

@@ -51,6 +51,8 @@ const std::vector<std::pair<std::string, Field>>& fields() {
       {"bn", field(&TrainConfig::bn)},
       {"routing", field(&TrainConfig::routing)},
       {"init", field(&TrainConfig::init)},
+      {"spotlight_from", field(&TrainConfig::spotlight_from)},
+      {"copy_cam_to_both", field(&TrainConfig::copy_cam_to_both)},
       {"init_from", field(&TrainConfig::init_from)},
       {"tau", field(&TrainConfig::tau)},
       {"tau_mode", field(&TrainConfig::tau_mode)},
@@ -70,6 +72,8 @@ const std::vector<std::pair<std::string, Field>>& fields() {
       {"crop", field(&TrainConfig::crop)},
       {"resize_long", array_field(&TrainConfig::resize_long)},
       {"hflip", field(&TrainConfig::hflip)},
+      {"cutout", field(&TrainConfig::cutout)},
+      {"cutout_boxes", field(&TrainConfig::cutout_boxes)},
       {"workers", field(&TrainConfig::workers)},
       {"threads", field(&TrainConfig::threads)},
       {"seed", field(&TrainConfig::seed)},
@@ -122,6 +126,14 @@ void TrainConfig::resolve() {
   if (workers < 0) bad("workers", "expected >= 0");
   if (cps_weight < 0) bad("cps_weight", "expected >= 0");
   if (log_every < 1) log_every = 1;
+  if (cutout < 0) bad("cutout", "expected a square side >= 0 (0: off)");
+  if (cutout_boxes < 1) bad("cutout_boxes", "expected >= 1");
+  if (!dual() && !spotlight_from.empty()) bad("spotlight_from", "only for the amr variants (the cam variant takes init or init_from)");
+  if (!dual() && !copy_cam_to_both.empty()) bad("copy_cam_to_both", "only for the amr variants");
+  if (!spotlight_from.empty() && !copy_cam_to_both.empty()) bad("copy_cam_to_both", "excludes spotlight_from");
+  if (!init_from.empty() && !(spotlight_from.empty() && copy_cam_to_both.empty() && init.empty()))
+    bad("init_from", "a whole model; excludes init, spotlight_from and copy_cam_to_both");
+  if (!copy_cam_to_both.empty() && !init.empty()) bad("copy_cam_to_both", "sets both backbones; excludes init");
   if (official_flip_pair && batch / accumulate < 2) bad("official_flip_pair", "needs micro-batches of >= 2");
 }
 

@@ -48,6 +48,13 @@ void PolySgd::step(int64_t global_step) {
   }
 }
 
+at::Tensor PolySgd::momentum_buffer(const at::Tensor& param) const {
+  for (size_t gi = 0; gi < groups_.size(); ++gi)
+    for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi)
+      if (groups_[gi].params[pi].is_same(param)) return buffers_[gi][pi];
+  return at::Tensor();
+}
+
 NamedTensors PolySgd::state() const {
   NamedTensors out;
   for (size_t gi = 0; gi < groups_.size(); ++gi)

@@ -39,6 +39,44 @@ AmrNetOptions net_options(const TrainConfig& c, int64_t num_classes) {
   return o;
 }
 
+std::vector<ParamGroup> param_groups(AmrNet& net, const TrainConfig& c) {
+  std::vector<ParamGroup> g;
+  g.push_back({"spotlight", net->spotlight_backbone_parameters(), c.lr * c.lr_mult_backbone, c.weight_decay});
+  if (net->compensation)
+    g.push_back({"compensation", net->compensation_backbone_parameters(), c.lr * c.lr_mult_compensation, c.weight_decay});
+  g.push_back({"classifier", net->classifier_parameters(), c.lr * c.lr_mult_classifier, c.weight_decay});
+  return g;
+}
+
+LossOptions loss_options(const TrainConfig& c) {
+  LossOptions o;
+  o.cps_weight = c.cps_weight;
+  o.area_weight = c.area_weight;
+  o.official_flip_pair = c.official_flip_pair;
+  return o;
+}
+
+StepLosses forward_backward(AmrNet& net, const at::Tensor& images, const at::Tensor& labels, const LossOptions& lopt,
+                            int64_t accumulate) {
+  StepLosses s;
+  const int64_t micro = images.size(0) / accumulate;
+  const double share = 1.0 / static_cast<double>(accumulate);
+  auto add = [share](double& sum, const at::Tensor& t) {
+    if (t.defined()) sum += t.item<double>() * share;
+  };
+  for (int64_t m = 0; m < accumulate; ++m) {
+    LossTerms t = amr_loss(net->forward(images.narrow(0, m * micro, micro)), labels.narrow(0, m * micro, micro), lopt);
+    (t.total * share).backward();
+    add(s.total, t.total);
+    add(s.cls, t.cls);
+    add(s.cls_s, t.cls_s);
+    add(s.cls_c, t.cls_c);
+    add(s.cps, t.cps);
+    add(s.area, t.area);
+  }
+  return s;
+}
+
 namespace {
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
@@ -67,44 +105,73 @@ std::string weights_file_of(const std::string& path) {
   return fs::is_directory(path) ? path + "/model.pt" : path;
 }
 
-void initialize(AmrNet& net, const TrainConfig& c) {
-  if (!c.init.empty()) {
-    NamedTensors backbone = read_pth(c.init);
-    load_branch(net, backbone, "spotlight.", "init " + c.init);
-    if (net->compensation) load_branch(net, backbone, "compensation.", "init " + c.init);
-  }
+// Backbone weights: an `amr import-weights` file (torchvision names), or a run (directory or
+// model.pt) whose spotlight backbone is taken (a pretraining run playing ImageNet).
+NamedTensors pretrained_backbone(const std::string& path) {
+  NamedTensors t = read_pth(weights_file_of(path));
+  NamedTensors spot = with_prefix_stripped(t, "spotlight.");
+  return spot.empty() ? t : spot;
+}
+
+void copy_classifier(const torch::nn::Conv2d& dst, const at::Tensor& src, const std::string& what) {
+  if (src.sizes() != dst->weight.sizes())
+    throw Error(what + ": classifier has " + std::to_string(src.size(0)) + " classes, the data has " +
+                std::to_string(dst->weight.size(0)));
+  torch::NoGradGuard no_grad;
+  dst->weight.copy_(src);
+}
+
+// A cam run's weights and its classifier.weight; throws when it is not one.
+NamedTensors cam_run(const std::string& path, const std::string& key, at::Tensor* classifier) {
+  const std::string file = weights_file_of(path);
+  NamedTensors run = read_pth(file);
+  if (!with_prefix_stripped(run, "compensation.").empty())
+    throw Error(key + " " + file + ": a dual-branch model, expected a cam run");
+  NamedTensors backbone = with_prefix_stripped(run, "spotlight.");
+  if (backbone.empty()) throw Error(key + " " + file + ": no spotlight.* weights (expected a cam run)");
+  for (const auto& [k, v] : run)
+    if (k == "classifier.weight") *classifier = v;
+  if (!classifier->defined()) throw Error(key + " " + file + ": no classifier.weight (expected a cam run)");
+  return backbone;
+}
+
+}  // namespace
+
+void initialize_weights(AmrNet& net, const TrainConfig& c) {
   if (!c.init_from.empty()) {
+    // A whole model of the same variant: a dual-branch model for amr variants, a cam run for cam.
     const std::string file = weights_file_of(c.init_from);
     NamedTensors run = read_pth(file);
-    if (net->compensation && !with_prefix_stripped(run, "compensation.").empty()) {
-      // A dual-branch model (an amr run, or official weights through import-weights): all of it.
-      load_state_dict(*net, run, /*strict=*/true, "init_from " + file);
-      return;
-    }
-    NamedTensors backbone = with_prefix_stripped(run, "spotlight.");
-    if (backbone.empty()) throw Error("init_from " + file + ": no spotlight.* weights (expected a cam run)");
-    load_branch(net, backbone, "spotlight.", "init_from " + file);
-    if (net->compensation) load_branch(net, backbone, "compensation.", "init_from " + file);
-    for (const auto& [k, v] : run) {
-      if (k != "classifier.weight") continue;
-      if (v.sizes() != net->classifier->weight.sizes())
-        throw Error("init_from " + file + ": classifier has " + std::to_string(v.size(0)) + " classes, the data has " +
-                    std::to_string(net->classifier->weight.size(0)));
-      torch::NoGradGuard no_grad;
-      net->classifier->weight.copy_(v);
-      if (net->classifier2) net->classifier2->weight.copy_(v);
-    }
+    const bool dual_file = !with_prefix_stripped(run, "compensation.").empty();
+    if (dual_file != static_cast<bool>(net->compensation))
+      throw Error("init_from " + file + ": a " + (dual_file ? "dual-branch model" : "cam run") + " cannot initialize the " +
+                  c.variant + " variant" + (dual_file ? "" : " (use spotlight_from, or copy_cam_to_both)"));
+    load_state_dict(*net, run, /*strict=*/true, "init_from " + file);
+    return;
+  }
+  if (!c.init.empty()) {
+    NamedTensors backbone = pretrained_backbone(c.init);
+    if (c.spotlight_from.empty() && c.copy_cam_to_both.empty()) load_branch(net, backbone, "spotlight.", "init " + c.init);
+    if (net->compensation && c.copy_cam_to_both.empty()) load_branch(net, backbone, "compensation.", "init " + c.init);
+  }
+  if (!c.spotlight_from.empty()) {
+    at::Tensor cls;
+    NamedTensors backbone = cam_run(c.spotlight_from, "spotlight_from", &cls);
+    load_branch(net, backbone, "spotlight.", "spotlight_from " + c.spotlight_from);
+    copy_classifier(net->classifier, cls, "spotlight_from " + c.spotlight_from);
+  }
+  if (!c.copy_cam_to_both.empty()) {
+    // Not the official recipe: both branches start at the cam solution, classifier2 = classifier.
+    at::Tensor cls;
+    NamedTensors backbone = cam_run(c.copy_cam_to_both, "copy_cam_to_both", &cls);
+    load_branch(net, backbone, "spotlight.", "copy_cam_to_both " + c.copy_cam_to_both);
+    load_branch(net, backbone, "compensation.", "copy_cam_to_both " + c.copy_cam_to_both);
+    copy_classifier(net->classifier, cls, "copy_cam_to_both " + c.copy_cam_to_both);
+    copy_classifier(net->classifier2, cls, "copy_cam_to_both " + c.copy_cam_to_both);
   }
 }
 
-std::vector<ParamGroup> param_groups(AmrNet& net, const TrainConfig& c) {
-  std::vector<ParamGroup> g;
-  g.push_back({"spotlight", net->spotlight_backbone_parameters(), c.lr * c.lr_mult_backbone, c.weight_decay});
-  if (net->compensation)
-    g.push_back({"compensation", net->compensation_backbone_parameters(), c.lr * c.lr_mult_compensation, c.weight_decay});
-  g.push_back({"classifier", net->classifier_parameters(), c.lr * c.lr_mult_classifier, c.weight_decay});
-  return g;
-}
+namespace {
 
 struct Position {
   int64_t epoch = 0, samples = 0, step = 0;
@@ -230,7 +297,7 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
 
   torch::manual_seed(c.seed);
   AmrNet net(net_options(c, ds.num_classes()));
-  if (!opt.resume) initialize(net, c);
+  if (!opt.resume) initialize_weights(net, c);
   net->train();
 
   LoaderOptions lo;
@@ -238,6 +305,8 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
   lo.workers = c.workers;
   lo.seed = c.seed;
   lo.augment = AugmentOptions{c.resize_long[0], c.resize_long[1], c.hflip, c.crop};
+  lo.cutout = c.cutout;
+  lo.cutout_boxes = c.cutout_boxes;
   lo.crop_labels = c.labels_from_masks;
   lo.label_min_fraction = c.label_min_fraction;
   lo.skip_bad = c.skip_bad;
@@ -264,12 +333,8 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
   std::ofstream log(log_path, std::ios::app);
   if (!log) throw Error("--out " + run + ": cannot write log.jsonl");
 
-  LossOptions lopt;
-  lopt.cps_weight = c.cps_weight;
-  lopt.area_weight = c.area_weight;
-  lopt.official_flip_pair = c.official_flip_pair;
+  const LossOptions lopt = loss_options(c);
   const bool tty = !opt.quiet && isatty(STDERR_FILENO);
-  const int64_t micro = c.batch / c.accumulate;
   TrainSummary summary;
   int64_t steps_this_run = 0;
   const auto run_start = std::chrono::steady_clock::now();
@@ -280,16 +345,8 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
     while (auto batch = loader.next()) {
       const auto t0 = std::chrono::steady_clock::now();
       sgd.zero_grad();
-      double total = 0, cls = 0, cps = 0, area = 0;
-      for (int64_t m = 0; m < c.accumulate; ++m) {
-        at::Tensor x = batch->images.narrow(0, m * micro, micro), y = batch->labels.narrow(0, m * micro, micro);
-        LossTerms t = amr_loss(net->forward(x), y, lopt);
-        (t.total / static_cast<double>(c.accumulate)).backward();
-        total += t.total.item<double>() / c.accumulate;
-        cls += t.cls.item<double>() / c.accumulate;
-        if (t.cps.defined()) cps += t.cps.item<double>() / c.accumulate;
-        if (t.area.defined()) area += t.area.item<double>() / c.accumulate;
-      }
+      const StepLosses losses = forward_backward(net, batch->images, batch->labels, lopt, c.accumulate);
+      const double total = losses.total;
       if (!std::isfinite(total))
         throw Error("step " + std::to_string(pos.step + 1) + ": loss is " + std::to_string(total) +
                     "; stopped (lower lr?); " + last + " keeps the last good checkpoint");
@@ -301,10 +358,10 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
       const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       images_done += static_cast<double>(batch->images.size(0));
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-      nlohmann::json j = {{"type", "step"}, {"epoch", epoch}, {"step", pos.step}, {"loss", total}, {"cls", cls},
+      nlohmann::json j = {{"type", "step"}, {"epoch", epoch}, {"step", pos.step}, {"loss", total}, {"cls", losses.cls},
                           {"lr", lr_now}, {"images_per_s", batch->images.size(0) / dt}};
-      if (c.dual()) j["cps"] = cps;
-      if (c.area_weight > 0) j["area"] = area;
+      if (c.dual()) j["cps"] = losses.cps;
+      if (c.area_weight > 0) j["area"] = losses.area;
       log << j.dump() << "\n" << std::flush;
       summary.last_loss = total;
       const double eta = elapsed / static_cast<double>(steps_this_run) * static_cast<double>(max_step - pos.step);

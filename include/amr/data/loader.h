@@ -23,6 +23,7 @@ struct LoaderOptions {
   bool drop_last = true;
   uint64_t seed = 0;
   AugmentOptions augment;
+  int64_t cutout = 0, cutout_boxes = 3;  // official imutils.cutout on the crop (0: off)
   bool crop_labels = false;  // recompute labels on the augmented crop's mask
   double label_min_fraction = 0.0;
   bool skip_bad = false;     // log and skip unreadable samples (counted) instead of failing

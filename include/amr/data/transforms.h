@@ -43,6 +43,15 @@ struct Augmented {
 // padded canvas when smaller).
 Augmented augment(const cv::Mat& rgb, const cv::Mat& mask, const AugmentOptions& opt, SampleRng& rng);
 
+// The official imutils.cutout: `boxes` squares of side `side`, centres (y, x) drawn uniformly
+// over the image, clipped to it, set to 0 on the normalized [3, H, W] tensor (after the crop).
+struct CutoutBox {
+  int64_t y = 0, x = 0;  // centre
+};
+std::vector<CutoutBox> draw_cutout_centres(int64_t h, int64_t w, int64_t boxes, SampleRng& rng);
+at::Tensor cutout_mask(int64_t h, int64_t w, int64_t side, const std::vector<CutoutBox>& centres);  // [H, W] 0/1
+void apply_cutout(at::Tensor& chw, int64_t side, int64_t boxes, SampleRng& rng);
+
 // RGB uint8 HxWx3 -> float [3, H, W], ImageNet-normalized; pixels with valid == 0 become 0.
 at::Tensor to_normalized_tensor(const cv::Mat& rgb, const cv::Mat& valid = cv::Mat());
 

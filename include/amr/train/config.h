@@ -23,9 +23,16 @@ struct TrainConfig {
   std::array<int64_t, 4> strides{2, 2, 2, 1};
   std::string bn = "fixed-stats";
   std::string routing = "official";
-  std::string init;       // backbone weights from `amr import-weights` (both branches)
-  std::string init_from;  // a `cam` run (RUN dir or weights file): both branches + classifiers;
-                          // a dual-branch model (amr run, imported official weights): all of it
+  // Initialization (at most one of init_from / spotlight_from / copy_cam_to_both; init combines
+  // with spotlight_from):
+  std::string init;              // pretrained backbone: `amr import-weights` output, or a run whose
+                                 // spotlight backbone is taken; every backbone not set below
+  std::string spotlight_from;    // amr variants, the official recipe: a cam run -> spotlight +
+                                 // classifier; compensation from `init`, AMMs + classifier2 fresh
+  std::string copy_cam_to_both;  // amr variants, NOT the official recipe: a cam run copied into
+                                 // both branches, classifier2 = classifier
+  std::string init_from;         // a whole model of the same kind: a dual-branch model (amr run,
+                                 // imported official weights) or, for cam, a cam run
   // AMM / improvements
   double tau = -1;           // Gaussian threshold; < 0: variant default (0, amr-improved 0.3)
   std::string tau_mode = "relative";
@@ -42,6 +49,8 @@ struct TrainConfig {
   int64_t crop = 512;
   std::array<int64_t, 2> resize_long{320, 640};
   bool hflip = true;
+  int64_t cutout = 0;        // side of the cutout squares (official imutils.cutout; 0: off)
+  int64_t cutout_boxes = 3;  // squares per image
   // run
   int workers = 2, threads = 0;
   uint64_t seed = 0;

@@ -26,6 +26,9 @@ class PolySgd {
   double lr(size_t group, int64_t global_step) const;
   const std::vector<ParamGroup>& groups() const { return groups_; }
 
+  // The momentum buffer of `param` (undefined before its first update, or if not optimized).
+  at::Tensor momentum_buffer(const at::Tensor& param) const;
+
   NamedTensors state() const;
   void load_state(const NamedTensors& tensors, const std::string& what);
 
