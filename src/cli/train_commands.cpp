@@ -12,6 +12,7 @@ namespace amr::cli {
 void add_scenes(CLI::App& app) {
   auto o = std::make_shared<ScenesOptions>();
   auto objects = std::make_shared<std::string>("1:4");
+  auto classes = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("scenes", "generate FashionScenes (multi-object Fashion-MNIST scenes) in VOC layout");
   cmd->add_option("--fashion-mnist", o->fashion_mnist_dir, "directory of the Fashion-MNIST IDX .gz files");
   cmd->add_option("--out", o->out, "output dataset root")->required();
@@ -20,9 +21,11 @@ void add_scenes(CLI::App& app) {
   cmd->add_option("--size", o->size, "scene side in pixels");
   cmd->add_option("--objects", *objects, "objects per scene, MIN:MAX");
   cmd->add_option("--seed", o->seed, "random seed (same seed, same bytes)");
+  cmd->add_option("--classes", *classes, "Fashion-MNIST classes to draw from, comma list (default: all ten)");
   add_threads(cmd);
-  on_run(cmd, [o, objects] {
+  on_run(cmd, [o, objects, classes] {
     parse_objects(*objects, o.get());
+    if (!classes->empty()) o->classes = parse_fashion_classes(*classes);
     o->threads = threads();
     generate_scenes(*o);
     std::cout << "wrote " << o->train << " train + " << o->val << " val scenes (" << o->size << "x" << o->size << ", "

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
@@ -78,7 +79,46 @@ void parse_objects(const std::string& spec, ScenesOptions* opt) {
   opt->max_objects = b;
 }
 
+std::vector<std::string> parse_fashion_classes(const std::string& spec) {
+  std::vector<std::string> out;
+  std::stringstream ss(spec);
+  std::string name;
+  const auto& all = fashion_mnist_classes();
+  while (std::getline(ss, name, ',')) {
+    if (std::find(all.begin(), all.end(), name) == all.end()) {
+      std::string known;
+      for (const auto& c : all) known += (known.empty() ? "" : ",") + c;
+      throw Error("--classes: unknown Fashion-MNIST class '" + name + "' (expected a comma list of " + known + ")");
+    }
+    if (std::find(out.begin(), out.end(), name) != out.end()) throw Error("--classes: '" + name + "' listed twice");
+    out.push_back(name);
+  }
+  if (out.empty()) throw Error("--classes: expected at least one class name");
+  return out;
+}
+
 namespace {
+
+// Fashion-MNIST label -> scene class index (0-based; -1: not drawn), and the drawable items.
+struct ClassSubset {
+  std::vector<int> index_of = std::vector<int>(10, -1);
+  std::vector<int64_t> items;
+  int64_t count = 0;
+};
+
+ClassSubset class_subset(const FashionMnist& fm, const std::vector<std::string>& classes) {
+  ClassSubset cs;
+  const auto& all = fashion_mnist_classes();
+  for (int c = 0; c < 10; ++c) {
+    const auto it = std::find(classes.begin(), classes.end(), all[static_cast<size_t>(c)]);
+    if (classes.empty()) cs.index_of[static_cast<size_t>(c)] = c;
+    else if (it != classes.end()) cs.index_of[static_cast<size_t>(c)] = static_cast<int>(it - classes.begin());
+  }
+  cs.count = classes.empty() ? 10 : static_cast<int64_t>(classes.size());
+  for (int64_t i = 0; i < fm.count; ++i)
+    if (cs.index_of[fm.labels[static_cast<size_t>(i)]] >= 0) cs.items.push_back(i);
+  return cs;
+}
 
 struct Scene {
   cv::Mat image;  // BGR for imwrite
@@ -112,15 +152,15 @@ cv::Mat background(int s, SampleRng& rng) {
   return bg;
 }
 
-Scene make_scene(const FashionMnist& fm, const ScenesOptions& opt, uint64_t split, uint64_t index) {
+Scene make_scene(const FashionMnist& fm, const ClassSubset& cs, const ScenesOptions& opt, uint64_t split, uint64_t index) {
   SampleRng rng(opt.seed, split, index);
   const int s = static_cast<int>(opt.size);
   cv::Mat img = background(s, rng);
   cv::Mat label(s, s, CV_8UC1, cv::Scalar(0));
   const int64_t n = rng.integer(opt.min_objects, opt.max_objects);
   for (int64_t k = 0; k < n; ++k) {
-    const int64_t item = rng.integer(0, fm.count - 1);
-    const int cls = fm.labels[static_cast<size_t>(item)];
+    const int64_t item = cs.items[static_cast<size_t>(rng.integer(0, static_cast<int64_t>(cs.items.size()) - 1))];
+    const int cls = cs.index_of[fm.labels[static_cast<size_t>(item)]];
     cv::Mat digit(static_cast<int>(fm.rows), static_cast<int>(fm.cols), CV_8UC1,
                   const_cast<uint8_t*>(fm.images.data() + item * fm.rows * fm.cols));
     const double max_frac = n == 1 ? 0.8 : 0.6;
@@ -167,12 +207,13 @@ Scene make_scene(const FashionMnist& fm, const ScenesOptions& opt, uint64_t spli
   cv::erode(label, ero, kernel);
   sc.mask = label.clone();
   sc.mask.setTo(255, dil != ero);
-  sc.labels.assign(10, 0);
+  const int k = static_cast<int>(cs.count);
+  sc.labels.assign(static_cast<size_t>(k), 0);
   std::vector<int> count(256, 0);
   for (int y = 0; y < s; ++y)
     for (int x = 0; x < s; ++x) ++count[sc.mask.at<uint8_t>(y, x)];
-  for (int c = 0; c < 10; ++c) sc.labels[c] = count[c + 1] >= std::max(8, s * s / 400) ? 1 : 0;
-  for (int c = 0; c < 10; ++c)
+  for (int c = 0; c < k; ++c) sc.labels[c] = count[c + 1] >= std::max(8, s * s / 400) ? 1 : 0;
+  for (int c = 0; c < k; ++c)
     if (!sc.labels[c]) sc.mask.setTo(255, sc.mask == c + 1);  // too small to be tagged: ignore
   cv::Mat rgb8;
   img.convertTo(rgb8, CV_8UC3);  // saturating
@@ -199,12 +240,13 @@ void generate_scenes(const ScenesOptions& opt) {
     const int64_t n = train ? opt.train : opt.val;
     if (n == 0) continue;
     const FashionMnist fm = read_fashion_mnist(opt.fashion_mnist_dir, train);
+    const ClassSubset cs = class_subset(fm, opt.classes);
     std::vector<std::string> ids(static_cast<size_t>(n));
     std::vector<std::vector<int>> labels(static_cast<size_t>(n));
     parallel_for(static_cast<size_t>(n), threads, [&](size_t i, int) {
       char id[32];
       std::snprintf(id, sizeof(id), "%s_%06zu", train ? "train" : "val", i);
-      Scene sc = make_scene(fm, opt, static_cast<uint64_t>(split), static_cast<uint64_t>(i));
+      Scene sc = make_scene(fm, cs, opt, static_cast<uint64_t>(split), static_cast<uint64_t>(i));
       const std::string jpg = opt.out + "/JPEGImages/" + id + ".jpg";
       std::vector<uchar> buf;
       if (!cv::imencode(".jpg", sc.image, buf, {cv::IMWRITE_JPEG_QUALITY, 95})) throw Error("cannot encode " + jpg);
@@ -223,7 +265,7 @@ void generate_scenes(const ScenesOptions& opt) {
     write_text(opt.out + (train ? "/train.txt" : "/val.txt"), list);
   }
   std::string classes = "background\n";
-  for (const auto& c : fashion_mnist_classes()) classes += c + "\n";
+  for (const auto& c : opt.classes.empty() ? fashion_mnist_classes() : opt.classes) classes += c + "\n";
   write_text(opt.out + "/classes.txt", classes);
   write_text(opt.out + "/cls_labels.txt", cls_labels);
 }
