@@ -40,7 +40,7 @@ for s in $SEEDS; do
     --epochs "$CAM_EPOCHS" --set seed=$s --quiet
   for v in amr amr-improved; do
     [[ -f $R/$v/model.pt ]] || $AMR train --config configs/fashion-cpu.yaml --data "$F" --out "$R/$v" --variant $v \
-      --init-from "$R/cam" --epochs "$AMR_EPOCHS" --set seed=$s --set routing=official --quiet
+      --copy-cam-to-both "$R/cam" --epochs "$AMR_EPOCHS" --set seed=$s --set routing=official --quiet
   done
   evaluate "$R/cam" "$F" val.txt "fashion_cam_$s"
   evaluate "$R/amr" "$F" val.txt "fashion_amr_$s"
@@ -51,7 +51,7 @@ for s in $SEEDS; do
     [[ -f $R/cam/model.pt ]] || $AMR train --config configs/camvid-cpu.yaml --data "$C" --out "$R/cam" --set seed=$s --quiet
     for v in amr amr-improved; do
       [[ -f $R/$v/model.pt ]] || $AMR train --config configs/camvid-cpu.yaml --data "$C" --out "$R/$v" --variant $v \
-        --init-from "$R/cam" --epochs 5 --set seed=$s --set routing=official --quiet
+        --copy-cam-to-both "$R/cam" --epochs 5 --set seed=$s --set routing=official --quiet
     done
     for v in cam amr amr-improved; do
       evaluate "$R/$v" "$C" val.txt "camvid_${v}_$s" --labels-from-masks --scales "$CAMVID_SCALES"

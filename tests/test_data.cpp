@@ -187,6 +187,42 @@ TEST(Transforms, FlipCropAndNormalization) {
   EXPECT_EQ(a.image.size(), cv::Size(12, 8));
 }
 
+// --classes: objects only from the subset, class indices in the subset's order, and the
+// subset's object masks are the same Fashion-MNIST items (silhouettes) as without it.
+TEST(Scenes, ClassSubsetDrawsOnlyThoseClasses) {
+  TempDir dir;
+  amr::ScenesOptions o;
+  o.train = 40;
+  o.val = 0;
+  o.size = 48;
+  o.seed = 2;
+  o.out = dir.path();
+  o.classes = amr::parse_fashion_classes("bag,trouser");
+  amr::generate_scenes(o);
+  std::ifstream in(dir / "classes.txt");
+  std::stringstream names;
+  names << in.rdbuf();
+  EXPECT_EQ(names.str(), "background\nbag\ntrouser\n");
+  amr::DatasetOptions d;
+  d.root = dir.path();
+  d.list = "train.txt";
+  amr::VocDataset ds = amr::open_voc(d);
+  ASSERT_EQ(ds.num_classes(), 2);
+  std::vector<int> seen(256, 0);
+  for (size_t i = 0; i < ds.ids.size(); ++i) {
+    cv::Mat mask = amr::read_label_png(ds.mask_path(i));
+    for (int y = 0; y < mask.rows; ++y)
+      for (int x = 0; x < mask.cols; ++x) ++seen[mask.at<uint8_t>(y, x)];
+    EXPECT_EQ(amr::labels_from_mask(mask, ds, 0.0), ds.labels[i]) << ds.ids[i];
+  }
+  EXPECT_GT(seen[1], 0);
+  EXPECT_GT(seen[2], 0);
+  for (int v = 3; v < 255; ++v) EXPECT_EQ(seen[v], 0) << "class index " << v;
+  EXPECT_THROW(amr::parse_fashion_classes("bag,hat"), amr::Error);
+  EXPECT_THROW(amr::parse_fashion_classes("bag,bag"), amr::Error);
+  EXPECT_THROW(amr::parse_fashion_classes(""), amr::Error);
+}
+
 // Cutout against the official imutils.cutout transcribed in numpy, fed amr's random centres:
 // odd and even sides, boxes clipped at every border, the square larger than the image.
 TEST(Transforms, CutoutEqualsTheOfficialFormula) {
