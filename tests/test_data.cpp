@@ -187,8 +187,8 @@ TEST(Transforms, FlipCropAndNormalization) {
   EXPECT_EQ(a.image.size(), cv::Size(12, 8));
 }
 
-// --classes: objects only from the subset, class indices in the subset's order, and the
-// subset's object masks are the same Fashion-MNIST items (silhouettes) as without it.
+// --classes: objects only from the subset, class indices in the subset's order, tags equal
+// to the mask classes; bad subsets are one-line errors.
 TEST(Scenes, ClassSubsetDrawsOnlyThoseClasses) {
   TempDir dir;
   amr::ScenesOptions o;
