@@ -1,45 +1,91 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing, builds amr, then runs the whole pipeline on FashionScenes
-# generated from Debian's Fashion-MNIST: plain CAM, AMR and improved AMR (ResNet-18 from
-# scratch), CAMs, evaluation, an HTML report. Prints the mIoU table. Outputs in demo_out/.
+# The demo: installs what is missing, builds amr, then runs the official AMR recipe at CPU scale
+# on FashionScenes generated from Debian's Fashion-MNIST (5 well-separated classes):
+#   pretraining (single objects, plays ImageNet) -> cam (from it, cutout) -> amr and
+#   amr-improved (spotlight from the cam run, compensation from the pretraining run),
+# then CAMs, evaluation against the constant-map baseline, overlays and an HTML report.
+# Prints the mIoU table. Outputs in demo_out/ (DEMO_OUT); DEMO_RESULTS=FILE also writes the
+# summary there (bench/results/demo.md is written so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh --target amr_cli
 AMR=./build/amr
-OUT=demo_out
-CFG=configs/fashion-demo.yaml
-TRAIN=${DEMO_TRAIN:-1200}
-VAL=${DEMO_VAL:-200}
+OUT=${DEMO_OUT:-demo_out}
+CLASSES=trouser,pullover,dress,sneaker,bag
+CAM_IMAGES=${DEMO_CAM_IMAGES:-100}  # val scenes whose CAMs are computed and scored
+start=$(date +%s)
 mkdir -p "$OUT"
-echo "== 1/5 FashionScenes: $TRAIN train + $VAL val scenes"
-[[ -f $OUT/data/val.txt ]] || $AMR scenes --out $OUT/data --train "$TRAIN" --val "$VAL" --size 96 --seed 0
-echo "== 2/5 training: cam, then amr and amr-improved initialized from it"
-# Both branches start from the cam run (--copy-cam-to-both), not the official structure
-# (--spotlight-from cam --init PRETRAINED): that needs a strong pretraining run, which this
-# demo's budget does not hold yet (issue 11).
-[[ -f $OUT/runs/cam/model.pt ]] || $AMR train --config $CFG --data $OUT/data --out $OUT/runs/cam --variant cam
+
+echo "== 1/6 data: single-object pretraining scenes (48 px) and 2-object scenes (96 px)"
+[[ -f $OUT/pre-data/val.txt ]] || $AMR scenes --out $OUT/pre-data --objects 1:1 --size 48 --train 6000 --val 500 \
+  --object-scale 0.7:0.95 --min-contrast 60 --classes $CLASSES --seed 0
+[[ -f $OUT/data/val.txt ]] || $AMR scenes --out $OUT/data --objects 1:2 --size 96 --train 2400 --val 200 \
+  --min-contrast 60 --classes $CLASSES --seed 0
+head -n "$CAM_IMAGES" $OUT/data/val.txt > $OUT/data/cam_val.txt
+
+echo "== 2/6 pretraining (ResNet-18 from scratch)"
+[[ -f $OUT/runs/pre/model.pt ]] || $AMR train --config configs/fashion-demo-pre.yaml --data $OUT/pre-data --out $OUT/runs/pre
+echo "== 3/6 cam stage (from the pretraining run)"
+[[ -f $OUT/runs/cam/model.pt ]] || $AMR train --config configs/fashion-demo-cam.yaml --data $OUT/data --out $OUT/runs/cam \
+  --init $OUT/runs/pre
+echo "== 4/6 amr and amr-improved (spotlight from the cam run, compensation from the pretraining run)"
 for v in amr amr-improved; do
-  [[ -f $OUT/runs/$v/model.pt ]] || $AMR train --config $CFG --data $OUT/data --out $OUT/runs/$v --variant $v \
-    --copy-cam-to-both $OUT/runs/cam --epochs 2 --set routing=official
+  [[ -f $OUT/runs/$v/model.pt ]] || $AMR train --config configs/fashion-demo-amr.yaml --data $OUT/data --out $OUT/runs/$v \
+    --variant $v --spotlight-from $OUT/runs/cam --init $OUT/runs/pre
 done
-echo "== 3/5 CAMs (scales 1.0, 0.5, 1.5, 2.0 + flip)"
+
+echo "== 5/6 CAMs (scales 1.0, 0.5, 1.5, 2.0 + flip) of $CAM_IMAGES val scenes, evaluation"
 for v in cam amr amr-improved; do
-  $AMR cam --run $OUT/runs/$v --data $OUT/data --list val.txt --out $OUT/cams/$v --save-branches --resume --quiet
+  $AMR cam --run $OUT/runs/$v --data $OUT/data --list cam_val.txt --out $OUT/cams/$v --save-branches --resume --quiet
 done
-echo "== 4/5 evaluation (background threshold sweep; xi sweep for the AMR variants)"
-$AMR eval --cams $OUT/cams/cam --data $OUT/data --list val.txt --sweep 0.05:0.6:0.05 --json $OUT/cam.json > $OUT/cam.md
+SWEEP=(--sweep 0.05:0.6:0.05)
+$AMR eval --cams $OUT/cams/cam --data $OUT/data --list cam_val.txt "${SWEEP[@]}" --json $OUT/cam.json > $OUT/cam.md
+$AMR eval --cams $OUT/cams/cam --data $OUT/data --list cam_val.txt "${SWEEP[@]}" --constant > $OUT/constant.md
 for v in amr amr-improved; do
-  $AMR eval --cams $OUT/cams/$v --data $OUT/data --list val.txt --sweep 0.05:0.6:0.05 --xi-sweep 0:1:0.1 \
+  $AMR eval --cams $OUT/cams/$v --data $OUT/data --list cam_val.txt "${SWEEP[@]}" --xi-sweep 0:1:0.1 \
     --json $OUT/$v.json > $OUT/$v.md
 done
-echo "== 5/5 overlays and report"
-$AMR viz --cams $OUT/cams/amr --data $OUT/data --list val.txt --out $OUT/viz --max-images 16 > /dev/null
+echo "== 6/6 overlays and report"
+$AMR viz --cams $OUT/cams/amr --data $OUT/data --list cam_val.txt --out $OUT/viz --max-images 16 > /dev/null
 $AMR report --eval CAM=$OUT/cam.json --eval AMR=$OUT/amr.json --eval "AMR improved=$OUT/amr-improved.json" \
   --viz $OUT/viz --title "amr demo: FashionScenes val" --out $OUT/report.html > /dev/null
+minutes=$(awk -v s="$start" -v e="$(date +%s)" 'BEGIN { printf "%.1f", (e - s) / 60 }')
+
+# Last epoch's validation F1 / mAP (the compensation branch's for the AMR variants).
+last_epoch() { grep '"type":"epoch"' "$1/log.jsonl" | tail -n 1; }
+field() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p" <<< "$2" | awk '{ printf "%.3f", $1 }'; }
+miou() { sed -n 's/^\*\*mIoU \([0-9.]*\)\*\*.*/\1/p' "$1"; }
+cam_e=$(last_epoch $OUT/runs/cam); amr_e=$(last_epoch $OUT/runs/amr); imp_e=$(last_epoch $OUT/runs/amr-improved)
+{
+  echo "| method | val F1 / mAP | CAM mIoU (best background threshold / xi) |"
+  echo "|---|---|---|"
+  echo "| constant map (the image's first class everywhere) | - | $(head -n 1 $OUT/constant.md) |"
+  echo "| cam | $(field val_f1 "$cam_e") / $(field val_map "$cam_e") | $(head -n 1 $OUT/cam.md) |"
+  for v in amr amr-improved; do
+    e=$(last_epoch $OUT/runs/$v)
+    echo "| $v (compensation) | $(field val_f1_compensation "$e") / $(field val_map_compensation "$e") | $(head -n 1 $OUT/$v.md) |"
+  done
+  echo
+  echo "demo: cam_f1=$(field val_f1 "$cam_e") amr_f1=$(field val_f1_compensation "$amr_e")" \
+    "improved_f1=$(field val_f1_compensation "$imp_e") cam_miou=$(miou $OUT/cam.md) amr_miou=$(miou $OUT/amr.md)" \
+    "improved_miou=$(miou $OUT/amr-improved.md) constant_miou=$(miou $OUT/constant.md) minutes=$minutes"
+} > $OUT/summary.md
 echo
-echo "| method | mIoU (best background threshold / xi) |"
-echo "|---|---|"
-for v in cam amr amr-improved; do echo "| $v | $(head -1 $OUT/$v.md) |"; done
+cat $OUT/summary.md
 echo
 echo "report: $(pwd)/$OUT/report.html"
+cpu_isa() {
+  local f
+  for f in avx512_bf16 avx512f avx2; do grep -qw "$f" /proc/cpuinfo && { echo "$f"; return; }; done
+  echo "no AVX2"
+}
+if [[ -n ${DEMO_RESULTS:-} ]]; then
+  {
+    echo "# README demo (\`DEMO_RESULTS=$DEMO_RESULTS bash scripts/demo.sh\`, $(date -u +%F), $(nproc) cores, $(cpu_isa))"
+    echo
+    echo "Pipeline after the build: $minutes min. CAMs of the first $CAM_IMAGES val scenes."
+    echo
+    cat $OUT/summary.md
+  } > "$DEMO_RESULTS.tmp" && mv "$DEMO_RESULTS.tmp" "$DEMO_RESULTS"
+fi

@@ -97,6 +97,7 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--sweep", (*a)["sweep"], "background thresholds START:STOP:STEP (e.g. 0.05:0.60:0.05)");
   cmd->add_option("--xi-sweep", (*a)["xi"], "fusion weights START:STOP:STEP (needs CAMs from --save-branches)");
   cmd->add_option("--json", (*a)["json"], "write every metric to this JSON file");
+  cmd->add_flag("--constant", o->constant, "baseline: every CAM replaced by a constant map (the image's first class everywhere)");
   add_threads(cmd);
   on_run(cmd, [o, a, bg] {
     auto& m = *a;

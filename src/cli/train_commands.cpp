@@ -13,6 +13,7 @@ void add_scenes(CLI::App& app) {
   auto o = std::make_shared<ScenesOptions>();
   auto objects = std::make_shared<std::string>("1:4");
   auto classes = std::make_shared<std::string>();
+  auto scale = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("scenes", "generate FashionScenes (multi-object Fashion-MNIST scenes) in VOC layout");
   cmd->add_option("--fashion-mnist", o->fashion_mnist_dir, "directory of the Fashion-MNIST IDX .gz files");
   cmd->add_option("--out", o->out, "output dataset root")->required();
@@ -21,10 +22,15 @@ void add_scenes(CLI::App& app) {
   cmd->add_option("--size", o->size, "scene side in pixels");
   cmd->add_option("--objects", *objects, "objects per scene, MIN:MAX");
   cmd->add_option("--seed", o->seed, "random seed (same seed, same bytes)");
+  cmd->add_option("--background", o->background, "textured (default) | flat (one colour per scene)");
+  cmd->add_option("--object-scale", *scale, "object side / scene side, MIN:MAX (default 0.35:0.8 for one object, 0.35:0.6 for several)");
+  cmd->add_option("--min-contrast", o->min_contrast, "object vs background luminance difference, 0-255 (default 0: any)")
+      ->check(CLI::Range(0.0, 200.0));
   cmd->add_option("--classes", *classes, "Fashion-MNIST classes to draw from, comma list (default: all ten)");
   add_threads(cmd);
-  on_run(cmd, [o, objects, classes] {
+  on_run(cmd, [o, objects, classes, scale] {
     parse_objects(*objects, o.get());
+    if (!scale->empty()) parse_object_scale(*scale, o.get());
     if (!classes->empty()) o->classes = parse_fashion_classes(*classes);
     o->threads = threads();
     generate_scenes(*o);

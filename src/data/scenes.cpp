@@ -79,6 +79,15 @@ void parse_objects(const std::string& spec, ScenesOptions* opt) {
   opt->max_objects = b;
 }
 
+void parse_object_scale(const std::string& spec, ScenesOptions* opt) {
+  double a = 0, b = 0;
+  char colon = 0;
+  std::istringstream ss(spec);
+  if (!(ss >> a >> colon >> b) || colon != ':' || !ss.eof() || !(a > 0 && a <= b && b <= 1))
+    throw Error("--object-scale: expected MIN:MAX with 0 < MIN <= MAX <= 1, got '" + spec + "'");
+  opt->object_scale = {a, b};
+}
+
 std::vector<std::string> parse_fashion_classes(const std::string& spec) {
   std::vector<std::string> out;
   std::stringstream ss(spec);
@@ -133,7 +142,8 @@ cv::Vec3f random_colour(SampleRng& rng, double lo, double hi) {
 
 // Textured background: smooth colour field + oriented stripes + pixel noise, so that
 // "background" is not simply a flat colour.
-cv::Mat background(int s, SampleRng& rng) {
+cv::Mat background(int s, SampleRng& rng, bool textured) {
+  if (!textured) return cv::Mat(s, s, CV_32FC3, cv::Scalar(random_colour(rng, 40, 215)));
   const int g = static_cast<int>(rng.integer(2, 6));
   cv::Mat grid(g, g, CV_32FC3);
   const cv::Vec3f base = random_colour(rng, 40, 215);
@@ -155,7 +165,7 @@ cv::Mat background(int s, SampleRng& rng) {
 Scene make_scene(const FashionMnist& fm, const ClassSubset& cs, const ScenesOptions& opt, uint64_t split, uint64_t index) {
   SampleRng rng(opt.seed, split, index);
   const int s = static_cast<int>(opt.size);
-  cv::Mat img = background(s, rng);
+  cv::Mat img = background(s, rng, opt.background == "textured");
   cv::Mat label(s, s, CV_8UC1, cv::Scalar(0));
   const int64_t n = rng.integer(opt.min_objects, opt.max_objects);
   for (int64_t k = 0; k < n; ++k) {
@@ -163,8 +173,9 @@ Scene make_scene(const FashionMnist& fm, const ClassSubset& cs, const ScenesOpti
     const int cls = cs.index_of[fm.labels[static_cast<size_t>(item)]];
     cv::Mat digit(static_cast<int>(fm.rows), static_cast<int>(fm.cols), CV_8UC1,
                   const_cast<uint8_t*>(fm.images.data() + item * fm.rows * fm.cols));
-    const double max_frac = n == 1 ? 0.8 : 0.6;
-    const int side = static_cast<int>(rng.uniform(0.35, max_frac) * s);
+    const double min_frac = opt.object_scale[0] > 0 ? opt.object_scale[0] : 0.35;
+    const double max_frac = opt.object_scale[1] > 0 ? opt.object_scale[1] : (n == 1 ? 0.8 : 0.6);
+    const int side = std::max(4, static_cast<int>(rng.uniform(min_frac, max_frac) * s));
     cv::Mat obj;
     cv::resize(digit, obj, cv::Size(side, side), 0, 0, cv::INTER_LINEAR);
     // Place where the new object overlaps existing ones by < 30% (occlusion, not burial).
@@ -187,8 +198,20 @@ Scene make_scene(const FashionMnist& fm, const ClassSubset& cs, const ScenesOpti
     cv::copyMakeBorder(solid, padded, 1, 1, 1, 1, cv::BORDER_CONSTANT, cv::Scalar(0));
     cv::floodFill(padded, cv::Point(0, 0), cv::Scalar(128));
     solid = padded(cv::Rect(1, 1, side, side)) != 128;
-    const cv::Vec3f tint = random_colour(rng, 60, 255);
-    const float gain = static_cast<float>(rng.uniform(0.6, 1.0));
+    cv::Vec3f tint = random_colour(rng, 60, 255);
+    float gain = static_cast<float>(rng.uniform(0.6, 1.0));
+    if (opt.min_contrast > 0) {
+      // Redraw the colour until the object's mean luminance differs from what lies under it.
+      const cv::Scalar under = cv::mean(img(cv::Rect(ox, oy, side, side)), solid);
+      auto luminance = [](double r, double g, double b) { return 0.299 * r + 0.587 * g + 0.114 * b; };
+      const double bg = luminance(under[0], under[1], under[2]);
+      for (int attempt = 0; attempt < 50; ++attempt) {
+        const double obj = 0.8 * gain * luminance(tint[0], tint[1], tint[2]);
+        if (std::abs(obj - bg) >= opt.min_contrast) break;
+        tint = random_colour(rng, 60, 255);
+        gain = static_cast<float>(rng.uniform(0.6, 1.0));
+      }
+    }
     for (int y = 0; y < side; ++y)
       for (int x = 0; x < side; ++x) {
         const float a = obj.at<uint8_t>(y, x) / 255.f;
@@ -230,6 +253,11 @@ void write_text(const std::string& path, const std::string& text) {
 void generate_scenes(const ScenesOptions& opt) {
   if (opt.out.empty()) throw Error("--out: required");
   if (opt.size < 32 || opt.size > 1024) throw Error("--size: expected 32..1024, got " + std::to_string(opt.size));
+  if (opt.background != "textured" && opt.background != "flat")
+    throw Error("--background: expected textured or flat, got '" + opt.background + "'");
+  if ((opt.object_scale[0] > 0 || opt.object_scale[1] > 0) &&
+      !(opt.object_scale[0] > 0 && opt.object_scale[0] <= opt.object_scale[1] && opt.object_scale[1] <= 1))
+    throw Error("--object-scale: expected MIN:MAX with 0 < MIN <= MAX <= 1");
   if (opt.train < 1 || opt.val < 0) throw Error("--train/--val: expected --train >= 1 and --val >= 0");
   ensure_dir(opt.out + "/JPEGImages", "--out");
   ensure_dir(opt.out + "/SegmentationClass", "--out");

@@ -169,6 +169,7 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
     for (double t : (ds.has_background ? opt.thresholds : std::vector<double>{0.0})) combos.push_back({xi, t});
   for (const auto& c : combos)
     if (c.xi > 1.0) throw Error("--xi-sweep: xi must be in [0, 1]");
+  if (opt.constant && !opt.xis.empty()) throw Error("--constant: takes no --xi-sweep");
 
   const int workers = worker_count(opt.threads);
   std::vector<std::vector<Confusion>> local(static_cast<size_t>(workers), std::vector<Confusion>(combos.size(), Confusion(n)));
@@ -193,6 +194,7 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
     }
     if (cam.dim() != 3 || cam.size(0) != static_cast<int64_t>(keys.size()))
       throw Error(path + ": cam has shape " + c10::str(cam.sizes()) + ", expected [" + std::to_string(keys.size()) + ", H, W]");
+    if (opt.constant) cam = torch::ones_like(cam);
     if (cam.size(1) != gt.rows || cam.size(2) != gt.cols)
       throw Error(path + ": CAM is " + std::to_string(cam.size(2)) + "x" + std::to_string(cam.size(1)) + ", mask " +
                   ds.mask_path(i) + " is " + std::to_string(gt.cols) + "x" + std::to_string(gt.rows));

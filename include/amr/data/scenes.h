@@ -1,4 +1,5 @@
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,7 +27,20 @@ struct ScenesOptions {
   // well-separated classes (e.g. no shirt / t-shirt / pullover / coat together) makes a task a
   // small CNN learns to near-perfect accuracy on a CPU in minutes.
   std::vector<std::string> classes;
+  // textured: smooth colour field + stripes + pixel noise (the default); flat: one random colour
+  // per scene. The flat rendering is what a from-scratch CNN learns in tens of steps (the
+  // textured one holds it on the all-negative plateau for hundreds): a pretraining set.
+  std::string background = "textured";
+  // > 0: each object's colour is redrawn until its mean luminance differs from the background
+  // under it by at least this much (0-255 scale); 0 keeps the original draws (same bytes).
+  double min_contrast = 0;
+  // Object side as a fraction of the scene side, drawn uniformly in [min, max]; 0: the defaults
+  // (0.35 to 0.8 for one object, to 0.6 for several).
+  std::array<double, 2> object_scale{0, 0};
 };
+
+// Parses "a:b" (fractions) into object_scale; throws naming --object-scale.
+void parse_object_scale(const std::string& spec, ScenesOptions* opt);
 
 // Parses "a,b,c" into Fashion-MNIST class names; throws naming --classes.
 std::vector<std::string> parse_fashion_classes(const std::string& spec);

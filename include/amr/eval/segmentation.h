@@ -39,6 +39,9 @@ struct EvalOptions {
   std::string labels;  // evaluate_labels: directory of <id>.png predictions
   std::vector<double> thresholds{0.2};  // background thresholds (datasets with background)
   std::vector<double> xis;              // empty: the files' fused `cam`; else xi*cam_s + (1-xi)*cam_c
+  // The constant-map baseline: each CAM replaced by ones of its shape, so every pixel takes the
+  // image's first labelled class (the floor any CAM must beat).
+  bool constant = false;
   int threads = 0;
 };
 
