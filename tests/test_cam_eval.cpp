@@ -109,6 +109,29 @@ TEST(Eval, HandComputedTwoClassCase) {
   EXPECT_DOUBLE_EQ(m.pixel_accuracy, 0.75);
 }
 
+// --constant: whatever the CAM values, every pixel takes the first key's class.
+// gt 0 1 1 2 (background, c0, c0, c1), keys {c0, c1} -> prediction c0 everywhere:
+// IoU background 0, c0 2/4, c1 0 -> mIoU 1/6, at every threshold below 1.
+TEST(Eval, ConstantMapBaselineHandComputed) {
+  TempDir dir;
+  fs::create_directories(dir / "data/SegmentationClass");
+  fs::create_directories(dir / "cams");
+  std::ofstream(dir / "data/classes.txt") << "background\nc0\nc1\n";
+  std::ofstream(dir / "data/val.txt") << "im\n";
+  amr::write_label_png(dir / "data/SegmentationClass/im.png", (cv::Mat_<uint8_t>(1, 4) << 0, 1, 1, 2));
+  amr::write_npz(dir / "cams/im.npz", {{"keys", torch::tensor({0, 1}, torch::kInt32)},
+                                      {"cam", torch::tensor({0.1f, 0.9f, 0.9f, 0.1f, 0.1f, 0.1f, 0.1f, 0.9f}).view({2, 1, 4})}});
+  amr::EvalOptions o = eval_opts(dir / "cams", dir / "data", "val.txt");
+  o.thresholds = {0.05, 0.5, 0.95};
+  amr::EvalResult real = amr::evaluate_cams(o);
+  o.constant = true;
+  amr::EvalResult constant = amr::evaluate_cams(o);
+  for (const auto& p : constant.points) EXPECT_DOUBLE_EQ(p.metrics.miou, 1.0 / 6.0) << "threshold " << p.threshold;
+  EXPECT_DOUBLE_EQ(real.points[1].metrics.miou, 1.0);  // the CAM itself is exact at 0.5
+  o.xis = {0.5};
+  EXPECT_THROW(amr::evaluate_cams(o), amr::Error);
+}
+
 TEST(Eval, GroundTruthAsCamScoresExactly100OnVocVal) {
   if (!fs::exists(kVoc + "/val.txt")) GTEST_SKIP() << "shared data not found";
   TempDir cams;

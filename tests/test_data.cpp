@@ -223,6 +223,58 @@ TEST(Scenes, ClassSubsetDrawsOnlyThoseClasses) {
   EXPECT_THROW(amr::parse_fashion_classes(""), amr::Error);
 }
 
+// The pretraining rendering knobs: a flat background is one colour, --object-scale sets the
+// objects' size, --min-contrast separates each object's luminance from the background's.
+TEST(Scenes, FlatBackgroundScaleAndContrastKnobs) {
+  auto render = [](const TempDir& dir, double contrast) {
+    amr::ScenesOptions o;
+    o.train = 30;
+    o.val = 0;
+    o.size = 48;
+    o.seed = 6;
+    o.min_objects = o.max_objects = 1;
+    o.background = "flat";
+    o.object_scale = {0.7, 0.95};
+    o.min_contrast = contrast;
+    o.out = dir.path();
+    amr::generate_scenes(o);
+    amr::DatasetOptions d;
+    d.root = dir.path();
+    d.list = "train.txt";
+    return amr::open_voc(d);
+  };
+  // Smallest |object - background| mean luminance over the scenes.
+  auto min_contrast = [](const amr::VocDataset& ds) {
+    double lowest = 1e9;
+    for (size_t i = 0; i < ds.ids.size(); ++i) {
+      cv::Mat mask = amr::read_label_png(ds.mask_path(i)), rgb = amr::read_rgb(ds.image_path(i)), grey;
+      cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
+      const cv::Mat obj = mask != 0 & mask != 255, bg = mask == 0;
+      cv::Scalar mean, sd;
+      cv::meanStdDev(grey, mean, sd, bg);
+      EXPECT_LT(sd[0], 4.0) << ds.ids[i] << ": flat background expected";
+      cv::Rect box = cv::boundingRect(obj);
+      EXPECT_GE(std::max(box.width, box.height), static_cast<int>(0.5 * 0.7 * 48)) << ds.ids[i];
+      lowest = std::min(lowest, std::abs(cv::mean(grey, obj)[0] - mean[0]));
+    }
+    return lowest;
+  };
+  TempDir a, b;
+  const double with = min_contrast(render(a, 60)), without = min_contrast(render(b, 0));
+  EXPECT_GE(with, 30.0);
+  EXPECT_LT(without, with);
+
+  amr::ScenesOptions o;
+  EXPECT_THROW(amr::parse_object_scale("0.9:0.5", &o), amr::Error);
+  EXPECT_THROW(amr::parse_object_scale("0.5", &o), amr::Error);
+  EXPECT_THROW(amr::parse_object_scale("0.5:1.5", &o), amr::Error);
+  amr::parse_object_scale("0.25:0.5", &o);
+  EXPECT_EQ(o.object_scale[1], 0.5);
+  o.out = a / "bad";
+  o.background = "stripes";
+  EXPECT_THROW(amr::generate_scenes(o), amr::Error);
+}
+
 // Cutout against the official imutils.cutout transcribed in numpy, fed amr's random centres:
 // odd and even sides, boxes clipped at every border, the square larger than the image.
 TEST(Transforms, CutoutEqualsTheOfficialFormula) {

@@ -141,7 +141,7 @@ cv::Vec3f random_colour(SampleRng& rng, double lo, double hi) {
 }
 
 // Textured background: smooth colour field + oriented stripes + pixel noise, so that
-// "background" is not simply a flat colour.
+// "background" is not simply a flat colour; or (textured = false) one random colour.
 cv::Mat background(int s, SampleRng& rng, bool textured) {
   if (!textured) return cv::Mat(s, s, CV_32FC3, cv::Scalar(random_colour(rng, 40, 215)));
   const int g = static_cast<int>(rng.integer(2, 6));
@@ -205,9 +205,10 @@ Scene make_scene(const FashionMnist& fm, const ClassSubset& cs, const ScenesOpti
       const cv::Scalar under = cv::mean(img(cv::Rect(ox, oy, side, side)), solid);
       auto luminance = [](double r, double g, double b) { return 0.299 * r + 0.587 * g + 0.114 * b; };
       const double bg = luminance(under[0], under[1], under[2]);
-      for (int attempt = 0; attempt < 50; ++attempt) {
-        const double obj = 0.8 * gain * luminance(tint[0], tint[1], tint[2]);
-        if (std::abs(obj - bg) >= opt.min_contrast) break;
+      const double shade = 0.35 + 0.65 * cv::mean(obj, solid)[0] / 255.0;  // mean of the shading below
+      for (int attempt = 0; attempt < 500; ++attempt) {  // a few % of draws qualify against mid-grey
+        const double lum = shade * gain * luminance(tint[0], tint[1], tint[2]);
+        if (std::abs(lum - bg) >= opt.min_contrast) break;
         tint = random_colour(rng, 60, 255);
         gain = static_cast<float>(rng.uniform(0.6, 1.0));
       }
