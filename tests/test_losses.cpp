@@ -34,6 +34,11 @@ TEST(Losses, EqualPythonFormulas) {
   EXPECT_NEAR(val(t.area), val(r["area"]), 1e-5);
   EXPECT_NEAR(val(t.total), val(r["total"]), 1e-5);
 
+  opt.area_on_spotlight = false;  // official routing: the compensation CAM only
+  t = amr::amr_loss(out, r["labels"], opt);
+  EXPECT_NEAR(val(t.area), val(r["area_compensation"]), 1e-5);
+  EXPECT_NEAR(val(t.total), val(r["cls"]) + 0.05 * val(r["cps"]) + 0.3 * val(r["area_compensation"]), 1e-5);
+
   opt.area_weight = 0.0;
   opt.official_flip_pair = true;
   t = amr::amr_loss(out, r["labels"], opt);

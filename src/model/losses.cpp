@@ -46,7 +46,9 @@ LossTerms amr_loss(const AmrOutput& out, const at::Tensor& labels, const LossOpt
   }
   t.total = t.cls + opt.cps_weight * t.cps;
   if (opt.area_weight != 0.0) {
-    t.area = 0.5 * (area_regularization(out.cam_s, labels) + area_regularization(out.cam_c, labels));
+    t.area = opt.area_on_spotlight
+                 ? 0.5 * (area_regularization(out.cam_s, labels) + area_regularization(out.cam_c, labels))
+                 : area_regularization(out.cam_c, labels);
     t.total = t.total + opt.area_weight * t.area;
   }
   return t;

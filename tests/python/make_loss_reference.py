@@ -28,6 +28,6 @@ ar = 0.5 * (area(cam_s, labels) + area(cam_c, labels))
 single = F.multilabel_soft_margin_loss(logits_s, labels) + 0.3 * area(cam_s, labels)
 torch.save({
     "logits_s": logits_s, "logits_c": logits_c, "cam_s": cam_s, "cam_c": cam_c, "labels": labels,
-    "cls": cls, "cps": cps, "cps_pair": cps_pair, "area": ar,
+    "cls": cls, "cps": cps, "cps_pair": cps_pair, "area": ar, "area_compensation": area(cam_c, labels),
     "total": cls + 0.05 * cps + 0.3 * ar, "total_pair": cls + 0.05 * cps_pair, "single": single,
 }, out + "/loss.pth")

@@ -11,6 +11,11 @@ struct LossOptions {
   // Official code quirk 2: each branch's CAM is reduced to cam[0] + cam[1].flip(-1) before
   // the CPS term (meant for an image + its mirror). Off: the per-image L1 of AMR Eq. 6.
   bool official_flip_pair = false;
+  // Which CAMs L_area regularizes in a two-branch net. With the official routing the spotlight
+  // gets no classification gradient (its logits are detached), so an area term on its CAM is
+  // unopposed and its trivial minimum, an all-zero ReLU'd CAM, collapses the spotlight; there
+  // the term acts on the compensation CAM only (the branch the improvements modify).
+  bool area_on_spotlight = true;
 };
 
 struct LossTerms {
