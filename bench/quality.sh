@@ -1,46 +1,60 @@
 #!/usr/bin/env bash
-# Quality benchmark: CAM vs AMR vs improved AMR (3 seeds), FashionScenes val and CamVid val, with
-# the xi and background-threshold sweeps; refinements (Grad-CAM, AdvCAM, CRF) on seed 0.
+# Quality benchmark: CAM vs AMR vs improved AMR, FashionScenes val and CamVid val, with the xi
+# (0 = compensation only .. 1 = spotlight only) and background-threshold sweeps; refinements
+# (Grad-CAM, AdvCAM, CRF) on the first seed. The official recipe at CPU scale, as the demo:
+#   FashionScenes: pretraining on single objects (plays ImageNet) -> cam from it (cutout) ->
+#   amr / amr-improved with --spotlight-from the cam run and --init the pretraining run.
+#   CamVid: no pretraining exists for street photos, so cam trains from scratch and the
+#   compensation backbone starts from the cam run's backbone (--init CAM_RUN; AMMs and
+#   classifier2 fresh, as in the official recipe).
 # Same data, same budget for every variant. Writes bench/results/quality.md. Run alone.
-# Knobs (environment): SEEDS ("0 1 2"), FASHION_TRAIN (6000), FASHION_VAL (500), SINGLE (12000),
-#   CAM_EPOCHS (8), AMR_EPOCHS (3), CAMVID (1), CAMVID_SCALES (0.5,0.75,1.0), REFINE_IMAGES (100),
-#   CAMVID_REFINE_IMAGES (REFINE_IMAGES), ADV_ITER (27), OUT (bench/quality_out)
+# Resumable: a rerun skips finished runs, CAMs and evaluations.
+# Knobs (environment): SEEDS ("0 1 2"), FASHION_TRAIN (2400), FASHION_VAL (300), PRE_TRAIN (6000),
+#   CAM_EPOCHS (2), AMR_EPOCHS (3), CAMVID (1), CAMVID_CAM_EPOCHS (20), CAMVID_AMR_EPOCHS (8),
+#   CAMVID_SCALES (0.5,0.75,1.0), REFINE_IMAGES (100), CAMVID_REFINE_IMAGES (REFINE_IMAGES),
+#   ADV_ITER (27), OUT (bench/quality_out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh --target amr_cli >/dev/null
 AMR=./build/amr
 PY=/usr/bin/python3
+start=$(date +%s)
 SEEDS=${SEEDS:-"0 1 2"}
 OUT=${OUT:-bench/quality_out}
-FT=${FASHION_TRAIN:-6000}; FV=${FASHION_VAL:-500}; SINGLE=${SINGLE:-12000}
-CAM_EPOCHS=${CAM_EPOCHS:-8}; AMR_EPOCHS=${AMR_EPOCHS:-3}
+FT=${FASHION_TRAIN:-2400}; FV=${FASHION_VAL:-300}; PRE=${PRE_TRAIN:-6000}
+CAM_EPOCHS=${CAM_EPOCHS:-2}; AMR_EPOCHS=${AMR_EPOCHS:-3}
+CAMVID_CAM_EPOCHS=${CAMVID_CAM_EPOCHS:-20}; CAMVID_AMR_EPOCHS=${CAMVID_AMR_EPOCHS:-8}
 REFINE_IMAGES=${REFINE_IMAGES:-100}; ADV_ITER=${ADV_ITER:-27}
 CAMVID=${CAMVID:-1}
 # CamVid photos are 480x360 and the CamVid recipe trains on them resized to a long side of
 # 240-360 px, so its CAMs are computed at matching scales (4x cheaper than 1.0,0.5,1.5,2.0).
 CAMVID_SCALES=${CAMVID_SCALES:-0.5,0.75,1.0}; CAMVID_REFINE_IMAGES=${CAMVID_REFINE_IMAGES:-$REFINE_IMAGES}
+CLASSES=trouser,pullover,dress,sneaker,bag
 mkdir -p "$OUT"
 F=$OUT/fashion; S=$OUT/fashion-single
-[[ -f $F/val.txt ]] || $AMR scenes --out "$F" --train "$FT" --val "$FV" --size 128 --seed 100 >/dev/null
-[[ -f $S/val.txt ]] || $AMR scenes --out "$S" --train "$SINGLE" --val 1000 --size 64 --objects 1:1 --seed 101 >/dev/null
+[[ -f $F/val.txt ]] || $AMR scenes --out "$F" --objects 1:2 --size 96 --train "$FT" --val "$FV" --min-contrast 60 \
+  --classes $CLASSES --seed 100 >/dev/null
+[[ -f $S/val.txt ]] || $AMR scenes --out "$S" --objects 1:1 --size 48 --train "$PRE" --val 500 --object-scale 0.7:0.95 \
+  --min-contrast 60 --classes $CLASSES --seed 101 >/dev/null
 SWEEP="--sweep 0.05:0.6:0.05"
 
 evaluate() {  # run dir, data, list, name, extra cam flags...
   local run=$1 data=$2 list=$3 name=$4; shift 4
   $AMR cam --run "$run" --data "$data" --list "$list" --out "$OUT/cams/$name" --save-branches --resume --quiet "$@" >/dev/null
-  if [[ $name == *cam_* && $name != *amr* ]]; then xs=""; else xs="--xi-sweep 0.1:0.9:0.1"; fi
-  $AMR eval --cams "$OUT/cams/$name" --data "$data" --list "$list" $SWEEP $xs --json "$OUT/$name.json" >/dev/null
+  if [[ $name == *cam_* && $name != *amr* ]]; then xs=""; else xs="--xi-sweep 0:1:0.1"; fi
+  [[ -f $OUT/$name.json ]] ||
+    $AMR eval --cams "$OUT/cams/$name" --data "$data" --list "$list" $SWEEP $xs --json "$OUT/$name.json" >/dev/null
 }
 
 for s in $SEEDS; do
   echo "== FashionScenes seed $s" >&2
   R=$OUT/runs/fashion_$s
-  [[ -f $R/pre/model.pt ]] || $AMR train --config configs/fashion-single.yaml --data "$S" --out "$R/pre" --set seed=$s --quiet
-  [[ -f $R/cam/model.pt ]] || $AMR train --config configs/fashion-cpu.yaml --data "$F" --out "$R/cam" --init-from "$R/pre" \
+  [[ -f $R/pre/model.pt ]] || $AMR train --config configs/fashion-demo-pre.yaml --data "$S" --out "$R/pre" --set seed=$s --quiet
+  [[ -f $R/cam/model.pt ]] || $AMR train --config configs/fashion-demo-cam.yaml --data "$F" --out "$R/cam" --init "$R/pre" \
     --epochs "$CAM_EPOCHS" --set seed=$s --quiet
   for v in amr amr-improved; do
-    [[ -f $R/$v/model.pt ]] || $AMR train --config configs/fashion-cpu.yaml --data "$F" --out "$R/$v" --variant $v \
-      --copy-cam-to-both "$R/cam" --epochs "$AMR_EPOCHS" --set seed=$s --set routing=official --quiet
+    [[ -f $R/$v/model.pt ]] || $AMR train --config configs/fashion-demo-amr.yaml --data "$F" --out "$R/$v" --variant $v \
+      --spotlight-from "$R/cam" --init "$R/pre" --epochs "$AMR_EPOCHS" --set seed=$s --quiet
   done
   evaluate "$R/cam" "$F" val.txt "fashion_cam_$s"
   evaluate "$R/amr" "$F" val.txt "fashion_amr_$s"
@@ -48,10 +62,11 @@ for s in $SEEDS; do
   if [[ $CAMVID == 1 ]]; then
     echo "== CamVid seed $s" >&2
     C=../shared/data/camvid; R=$OUT/runs/camvid_$s
-    [[ -f $R/cam/model.pt ]] || $AMR train --config configs/camvid-cpu.yaml --data "$C" --out "$R/cam" --set seed=$s --quiet
+    [[ -f $R/cam/model.pt ]] || $AMR train --config configs/camvid-cpu.yaml --data "$C" --out "$R/cam" \
+      --epochs "$CAMVID_CAM_EPOCHS" --set seed=$s --quiet
     for v in amr amr-improved; do
       [[ -f $R/$v/model.pt ]] || $AMR train --config configs/camvid-cpu.yaml --data "$C" --out "$R/$v" --variant $v \
-        --copy-cam-to-both "$R/cam" --epochs 5 --set seed=$s --set routing=official --quiet
+        --spotlight-from "$R/cam" --init "$R/cam" --epochs "$CAMVID_AMR_EPOCHS" --set seed=$s --set routing=official --quiet
     done
     for v in cam amr amr-improved; do
       evaluate "$R/$v" "$C" val.txt "camvid_${v}_$s" --labels-from-masks --scales "$CAMVID_SCALES"
@@ -83,5 +98,11 @@ if [[ $CAMVID == 1 ]]; then
     --scales "$CAMVID_SCALES"
 fi
 
-export RUN_INFO="Run: SEEDS=\"$SEEDS\" FASHION_TRAIN=$FT FASHION_VAL=$FV SINGLE=$SINGLE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID CAMVID_SCALES=$CAMVID_SCALES REFINE_IMAGES=$REFINE_IMAGES CAMVID_REFINE_IMAGES=$CAMVID_REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F))"
+cpu_isa() {
+  local f
+  for f in avx512_bf16 avx512f avx2; do grep -qw "$f" /proc/cpuinfo && { echo "$f"; return; }; done
+  echo "no AVX2"
+}
+minutes=$(awk -v s="$start" -v e="$(date +%s)" 'BEGIN { printf "%.0f", (e - s) / 60 }')
+export RUN_INFO="Run: SEEDS=\"$SEEDS\" FASHION_TRAIN=$FT FASHION_VAL=$FV PRE_TRAIN=$PRE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID CAMVID_CAM_EPOCHS=$CAMVID_CAM_EPOCHS CAMVID_AMR_EPOCHS=$CAMVID_AMR_EPOCHS CAMVID_SCALES=$CAMVID_SCALES REFINE_IMAGES=$REFINE_IMAGES CAMVID_REFINE_IMAGES=$CAMVID_REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F); this invocation $minutes min on $(nproc) cores, $(cpu_isa))"
 { $PY bench/python/quality_table.py "$OUT" "$SEEDS" "$CAMVID"; echo; cat bench/quality_analysis.md; } | tee bench/results/quality.md

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <map>
 #include <set>
 
 #include "amr/cam/cam_runner.h"
@@ -211,7 +212,7 @@ struct TinyRun {
   TempDir dir;
   std::string data() const { return dir / "data"; }
   std::string run() const { return dir / "run"; }
-  TinyRun() {
+  explicit TinyRun(const std::string& variant = "amr") {
     amr::ScenesOptions so;
     so.train = 8;
     so.val = 5;
@@ -219,9 +220,10 @@ struct TinyRun {
     so.out = data();
     amr::generate_scenes(so);
     amr::TrainConfig c = amr::config_from_yaml_text(
-        "variant: amr\narch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\nrouting: joint\nepochs: 1\nbatch: 4\n"
+        "arch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\nrouting: joint\nepochs: 1\nbatch: 4\n"
         "crop: 40\nresize_long: [40, 40]\nworkers: 1\nthreads: 2\n",
         "test");
+    c.variant = variant;
     c.data = data();
     amr::TrainOptions t;
     t.run_dir = run();
@@ -279,6 +281,41 @@ TEST(Cam, ShardsCoverTheListOnceAndResumeSkipsDoneFiles) {
   amr::CamRunOptions bad;
   EXPECT_THROW(amr::parse_shard("2/2", &bad), amr::Error);
   EXPECT_THROW(amr::parse_shard("x", &bad), amr::Error);
+}
+
+TEST(Cam, WeightsFileWithTauEqualsTheRunOfAnImprovedModel) {
+  TinyRun tr("amr-improved");  // trained with tau 0.3 (relative)
+  auto cams = [&](const std::string& run, const std::string& weights, const std::string& tau) {
+    TempDir out;
+    amr::CamRunOptions o;
+    o.run = run;
+    o.weights = weights;
+    o.arch = "resnet18";
+    o.strides = {2, 2, 1, 1};
+    o.tau = tau;
+    o.data = tr.data();
+    o.list = "val.txt";
+    o.out = out.path();
+    o.quiet = true;
+    o.cam.keep_branches = true;
+    amr::run_cam(o);
+    std::map<std::string, at::Tensor> m;
+    for (auto& e : fs::directory_iterator(out.path()))
+      m[e.path().filename().string()] = amr::npz_get(amr::read_npz(e.path().string()), "cam_c", "x").clone();
+    return m;
+  };
+  auto from_run = cams(tr.run(), "", "");
+  auto from_weights = cams("", tr.run() + "/model.pt", "0.3");
+  auto without_tau = cams("", tr.run() + "/model.pt", "");
+  ASSERT_EQ(from_run.size(), 5u);
+  double diff_without = 0;
+  for (auto& [id, cam] : from_run) {
+    EXPECT_TRUE(torch::allclose(cam, from_weights.at(id), 1e-5, 1e-6)) << id;
+    diff_without = std::max(diff_without, (cam - without_tau.at(id)).abs().max().item<double>());
+  }
+  EXPECT_GT(diff_without, 1e-3) << "tau must reach the AMMs";
+  EXPECT_THROW(cams(tr.run(), "", "0.3"), amr::Error);
+  EXPECT_THROW(cams("", tr.run() + "/model.pt", "x"), amr::Error);
 }
 
 TEST(Cam, UnreadableRunDirIsAClearError) {

@@ -26,14 +26,19 @@ def cell(j, threshold=True):
     return f"{m:.2f}" + (f" ({', '.join(params)})" if params else "")
 
 
-def val_f1(run):
-    f1 = [json.loads(l) for l in open(os.path.join(run, "log.jsonl"))]
-    f1 = [l for l in f1 if l["type"] == "epoch" and "val_f1" in l]
-    return f1[-1]["val_f1"] if f1 else float("nan")
+def val_metric(run, key):
+    """Last epoch's validation metric; the compensation branch's for the AMR variants."""
+    epochs = [json.loads(l) for l in open(os.path.join(run, "log.jsonl"))]
+    epochs = [l for l in epochs if l["type"] == "epoch" and key in l]
+    if not epochs:
+        return float("nan")
+    return epochs[-1].get(key + "_compensation", epochs[-1][key])
 
 
-def mean_std(v):
-    return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+def mean_std(v, digits=2):
+    if len(v) > 1:
+        return f"{statistics.mean(v):.{digits}f} ± {statistics.stdev(v):.{digits}f}"
+    return f"{v[0]:.{digits}f}"
 
 
 print("# Quality: CAM vs AMR vs improved AMR (`bash bench/quality.sh`)\n")
@@ -42,7 +47,7 @@ if os.environ.get("RUN_INFO"):
 summary = {}
 for ds in ["fashion"] + (["camvid"] if camvid else []):
     print(f"## {'FashionScenes' if ds == 'fashion' else 'CamVid'} val\n")
-    print("| variant | " + " | ".join(f"seed {s}: mIoU (threshold, xi)" for s in seeds) + " | mean ± std | val F1, last epoch (spotlight) |")
+    print("| variant | " + " | ".join(f"seed {s}: mIoU (threshold, xi)" for s in seeds) + " | mean ± std | val F1 / mAP, last epoch (compensation for AMR) |")
     print("|---|" + "---|" * (len(seeds) + 2))
     for v in VARIANTS:
         vals, cells = [], []
@@ -53,11 +58,13 @@ for ds in ["fashion"] + (["camvid"] if camvid else []):
                 continue
             vals.append(best(j)[0])
             cells.append(cell(j))
-        f1 = [val_f1(os.path.join(out, "runs", f"{ds}_{s}", v)) for s in seeds
-              if os.path.exists(os.path.join(out, "runs", f"{ds}_{s}", v, "log.jsonl"))]
+        runs = [os.path.join(out, "runs", f"{ds}_{s}", v) for s in seeds]
+        runs = [r for r in runs if os.path.exists(os.path.join(r, "log.jsonl"))]
+        f1 = [val_metric(r, "val_f1") for r in runs]
+        ap = [val_metric(r, "val_map") for r in runs]
         summary[(ds, v)] = vals
         print(f"| {v} | " + " | ".join(cells) + f" | {mean_std(vals) if vals else '-'} | "
-              f"{mean_std(f1) if f1 else '-'} |")
+              f"{mean_std(f1, 3) + ' / ' + mean_std(ap, 3) if f1 else '-'} |")
     print()
     s0 = seeds[0]
     for v in ["amr", "amr-improved"]:

@@ -45,8 +45,26 @@ bool valid_cam_file(const std::string& path) {
 
 namespace {
 
+GaussianThreshold weights_threshold(const CamRunOptions& opt) {
+  double tau = 0.0;
+  if (!opt.tau.empty()) {
+    size_t used = 0;
+    try {
+      tau = std::stod(opt.tau, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != opt.tau.size()) throw Error("--tau: expected a number, got '" + opt.tau + "'");
+  }
+  return parse_threshold_mode(tau, opt.tau_mode.empty() ? "relative" : opt.tau_mode);
+}
+
 AmrNet load_model(const CamRunOptions& opt, int64_t num_classes) {
-  if (!opt.run.empty()) return load_run(opt.run, num_classes).net;
+  if (!opt.run.empty()) {
+    if (!opt.tau.empty() || !opt.tau_mode.empty())
+      throw Error("--tau/--tau-mode: only with --weights (--run " + opt.run + " has them in its config.yaml)");
+    return load_run(opt.run, num_classes).net;
+  }
   if (opt.weights.empty()) throw Error("--run or --weights: one of them is required");
   NamedTensors w = read_pth(opt.weights);
   bool dual = false;
@@ -65,6 +83,9 @@ AmrNet load_model(const CamRunOptions& opt, int64_t num_classes) {
   o.backbone.bn = BnMode::FixedStats;
   o.num_classes = classes;
   o.dual = dual;
+  o.amm.threshold = weights_threshold(opt);
+  if (!dual && o.amm.threshold.tau > 0)
+    throw Error("--tau: " + opt.weights + " is a single-branch CAM model (no AMM to threshold)");
   AmrNet net(o);
   load_state_dict(*net, w, /*strict=*/true, opt.weights);
   net->eval();

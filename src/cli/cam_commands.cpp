@@ -20,6 +20,8 @@ void add_cam(CLI::App& app) {
   cmd->add_option("--run", o->run, "training run directory");
   cmd->add_option("--weights", o->weights, "or a weights file (e.g. from import-weights)");
   cmd->add_option("--arch", o->arch, "with --weights: resnet18 | resnet34 | resnet50");
+  cmd->add_option("--tau", o->tau, "with --weights: the AMMs' Gaussian threshold (amr-improved: 0.3; default 0)");
+  cmd->add_option("--tau-mode", o->tau_mode, "with --weights: relative (default) | absolute");
   cmd->add_option("--data", o->data, "dataset root (VOC layout)")->required();
   cmd->add_option("--list", o->list, "ids to process (file, or name under --data)")->required();
   cmd->add_option("--out", o->out, "output directory of <id>.npz")->required();

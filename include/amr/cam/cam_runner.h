@@ -11,6 +11,10 @@ struct CamRunOptions {
   std::string weights;  // or a weights file (e.g. from import-weights) with...
   std::string arch = "resnet50";
   std::array<int64_t, 4> strides{2, 2, 2, 1};
+  // With --weights: the compensation AMMs' Gaussian threshold (an amr-improved model was
+  // trained with tau 0.3, relative). A run's config.yaml has its own: giving them with --run
+  // is an error.
+  std::string tau, tau_mode;  // empty = not given (tau 0, relative)
   std::string data, list, out;
   bool labels_from_masks = false;
   CamOptions cam;
