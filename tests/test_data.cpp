@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
@@ -273,6 +274,136 @@ TEST(Scenes, FlatBackgroundScaleAndContrastKnobs) {
   o.out = a / "bad";
   o.background = "stripes";
   EXPECT_THROW(amr::generate_scenes(o), amr::Error);
+}
+
+namespace {
+amr::VocDataset part_scenes(const TempDir& dir, double body_signal, int64_t objects, uint64_t seed, int threads = 2) {
+  amr::ScenesOptions o;
+  o.kind = "parts";
+  o.train = 36;
+  o.val = 4;
+  o.size = 96;
+  o.seed = seed;
+  o.threads = threads;
+  o.min_objects = 1;
+  o.max_objects = objects;
+  o.body_signal = body_signal;
+  o.out = dir.path();
+  amr::generate_scenes(o);
+  amr::DatasetOptions d;
+  d.root = dir.path();
+  d.list = "train.txt";
+  return amr::open_voc(d);
+}
+std::string part_path(const amr::VocDataset& ds, size_t i) {
+  return ds.root + "/SegmentationPart/" + ds.ids[i] + ".png";
+}
+}  // namespace
+
+TEST(PartScenes, SameSeedSameBytesMasksAgreeWithTheImage) {
+  TempDir a, b, c;
+  amr::VocDataset ds = part_scenes(a, 0.3, 3, 1, 2);
+  part_scenes(b, 0.3, 3, 1, 1);
+  part_scenes(c, 0.3, 3, 2);
+  size_t files = 0, differ = 0;
+  for (auto& e : fs::recursive_directory_iterator(a.path())) {
+    if (!e.is_regular_file()) continue;
+    const std::string rel = fs::relative(e.path(), a.path()).string();
+    ++files;
+    EXPECT_EQ(amr::read_file_bytes(e.path().string()), amr::read_file_bytes(b / rel)) << rel;
+    if (amr::read_file_bytes(e.path().string()) != amr::read_file_bytes(c / rel)) ++differ;
+  }
+  EXPECT_EQ(files, 40u * 3 + 4);  // jpg + class png + part png per scene, classes, cls_labels, lists
+  EXPECT_GT(differ, 40u);
+  ASSERT_EQ(ds.num_classes(), 6);
+  EXPECT_EQ(ds.classes[0], "disc");
+  for (size_t i = 0; i < ds.ids.size(); ++i) {
+    const cv::Mat mask = amr::read_label_png(ds.mask_path(i)), part = amr::read_label_png(part_path(ds, i));
+    const cv::Mat rgb = amr::read_rgb(ds.image_path(i));
+    ASSERT_EQ(part.size(), mask.size());
+    // The part map is the class map split: background, body, part; 255 at the same places.
+    EXPECT_EQ(cv::countNonZero((mask == 255) != (part == 255)), 0) << ds.ids[i];
+    EXPECT_EQ(cv::countNonZero((mask == 0) != (part == 0)), 0) << ds.ids[i];
+    int tagged = 0;
+    for (int k = 0; k < ds.num_classes(); ++k) {
+      const cv::Mat in_class = mask == k + 1;
+      const int part_px = cv::countNonZero(in_class & (part == 2)), body_px = cv::countNonZero(in_class & (part == 1));
+      if (!ds.labels[i][k]) {
+        EXPECT_EQ(part_px + body_px, 0) << ds.ids[i] << " class " << k;
+        continue;
+      }
+      ++tagged;
+      EXPECT_GT(part_px, 0) << ds.ids[i] << ": every tagged object shows its part";
+      EXPECT_GT(body_px, 2 * part_px) << ds.ids[i] << ": the body is most of the object";
+      // Parts are saturated, bodies muted: the part's mean chroma (max - min channel) is larger.
+      auto chroma = [&](const cv::Mat& where) {
+        cv::Scalar m = cv::mean(rgb, where);
+        return std::max({m[0], m[1], m[2]}) - std::min({m[0], m[1], m[2]});
+      };
+      EXPECT_GT(chroma(in_class & (part == 2)), chroma(in_class & (part == 1)) + 40) << ds.ids[i];
+    }
+    EXPECT_GE(tagged, 1) << ds.ids[i];
+  }
+}
+
+TEST(PartScenes, LargeObjectsWithATenToTwentyPercentPart) {
+  TempDir a;
+  amr::VocDataset ds = part_scenes(a, 0.0, 1, 3);
+  for (size_t i = 0; i < ds.ids.size(); ++i) {
+    const cv::Mat mask = amr::read_label_png(ds.mask_path(i)), part = amr::read_label_png(part_path(ds, i));
+    const double part_px = cv::countNonZero(part == 2), body_px = cv::countNonZero(part == 1);
+    const double share = part_px / (part_px + body_px);  // the 255 outline band excluded from both
+    EXPECT_GE(share, 0.08) << ds.ids[i];
+    EXPECT_LE(share, 0.22) << ds.ids[i];
+    const cv::Rect box = cv::boundingRect(mask != 0 & mask != 255);
+    EXPECT_GE(std::min(box.width, box.height), 96 * 0.6 * 0.75 * 0.8) << ds.ids[i] << ": one object is large";
+  }
+}
+
+TEST(PartScenes, BodySignalMakesTheBodyTellTheClass) {
+  // Mean body colour of each object; at body_signal 1 all bodies of a class share the class's
+  // signature colour (small spread around the class centroid), at 0 they are drawn from the
+  // shared bank whatever the class.
+  auto spread = [](const amr::VocDataset& ds) {
+    std::vector<std::vector<cv::Vec3d>> by_class(static_cast<size_t>(ds.num_classes()));
+    for (size_t i = 0; i < ds.ids.size(); ++i) {
+      const cv::Mat mask = amr::read_label_png(ds.mask_path(i)), part = amr::read_label_png(part_path(ds, i));
+      const cv::Mat rgb = amr::read_rgb(ds.image_path(i));
+      for (int k = 0; k < ds.num_classes(); ++k) {
+        const cv::Mat body = (mask == k + 1) & (part == 1);
+        if (cv::countNonZero(body) < 50) continue;
+        const cv::Scalar m = cv::mean(rgb, body);
+        by_class[static_cast<size_t>(k)].emplace_back(m[0], m[1], m[2]);
+      }
+    }
+    double total = 0;
+    int n = 0;
+    for (const auto& v : by_class) {
+      if (v.size() < 2) continue;
+      cv::Vec3d centre(0, 0, 0);
+      for (const auto& c : v) centre += c / static_cast<double>(v.size());
+      for (const auto& c : v) total += cv::norm(c - centre), ++n;
+    }
+    return total / std::max(1, n);
+  };
+  TempDir a, b;
+  const double with = spread(part_scenes(a, 1.0, 1, 4)), without = spread(part_scenes(b, 0.0, 1, 4));
+  EXPECT_LT(with, 0.5 * without) << "body colour spread per class: signal 1 " << with << ", signal 0 " << without;
+
+  amr::ScenesOptions o;
+  o.kind = "parts";
+  o.out = a / "bad";
+  o.body_signal = 1.5;
+  EXPECT_THROW(amr::generate_scenes(o), amr::Error);
+  o.body_signal = 0;
+  o.classes = {"bag"};
+  EXPECT_THROW(amr::generate_scenes(o), amr::Error);
+  o.kind = "lego";
+  o.classes.clear();
+  EXPECT_THROW(amr::generate_scenes(o), amr::Error);
+  EXPECT_FALSE(fs::exists(a / "bad"));
+  EXPECT_EQ(amr::parse_scene_classes("star,disc", "parts"), (std::vector<std::string>{"star", "disc"}));
+  EXPECT_THROW(amr::parse_scene_classes("star,bag", "parts"), amr::Error);
 }
 
 // Cutout against the official imutils.cutout transcribed in numpy, fed amr's random centres:

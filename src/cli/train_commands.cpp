@@ -14,7 +14,12 @@ void add_scenes(CLI::App& app) {
   auto objects = std::make_shared<std::string>("1:4");
   auto classes = std::make_shared<std::string>();
   auto scale = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("scenes", "generate FashionScenes (multi-object Fashion-MNIST scenes) in VOC layout");
+  auto* cmd = app.add_subcommand(
+      "scenes", "generate FashionScenes (multi-object Fashion-MNIST scenes) or PartScenes (body + class part) in VOC layout");
+  cmd->add_option("--kind", o->kind, "fashion (default) | parts (PartScenes: large bodies + small class-specific parts)");
+  cmd->add_option("--body-signal", o->body_signal,
+                  "parts: probability that each body attribute is the class's signature (0: only the part tells the class)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--fashion-mnist", o->fashion_mnist_dir, "directory of the Fashion-MNIST IDX .gz files");
   cmd->add_option("--out", o->out, "output dataset root")->required();
   cmd->add_option("--train", o->train, "training scenes (Fashion-MNIST train split)");
@@ -26,15 +31,17 @@ void add_scenes(CLI::App& app) {
   cmd->add_option("--object-scale", *scale, "object side / scene side, MIN:MAX (default 0.35:0.8 for one object, 0.35:0.6 for several)");
   cmd->add_option("--min-contrast", o->min_contrast, "object vs background luminance difference, 0-255 (default 0: any)")
       ->check(CLI::Range(0.0, 200.0));
-  cmd->add_option("--classes", *classes, "Fashion-MNIST classes to draw from, comma list (default: all ten)");
+  cmd->add_option("--classes", *classes,
+                  "classes to draw from, comma list (default: all; parts: disc,triangle,cross,square,star,bar)");
   add_threads(cmd);
   on_run(cmd, [o, objects, classes, scale] {
     parse_objects(*objects, o.get());
     if (!scale->empty()) parse_object_scale(*scale, o.get());
-    if (!classes->empty()) o->classes = parse_fashion_classes(*classes);
+    if (!classes->empty()) o->classes = parse_scene_classes(*classes, o->kind);
     o->threads = threads();
     generate_scenes(*o);
-    std::cout << "wrote " << o->train << " train + " << o->val << " val scenes (" << o->size << "x" << o->size << ", "
+    std::cout << "wrote " << o->train << " train + " << o->val << " val " << (o->kind == "parts" ? "PartScenes" : "scenes")
+              << " (" << o->size << "x" << o->size << ", "
               << o->min_objects << "-" << o->max_objects << " objects) to " << o->out << "\n";
   });
 }

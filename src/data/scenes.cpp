@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include "amr/io/error.h"
 #include "amr/io/png.h"
 #include "amr/parallel.h"
+#include "scene_canvas.h"
 
 namespace amr {
 
@@ -88,16 +90,17 @@ void parse_object_scale(const std::string& spec, ScenesOptions* opt) {
   opt->object_scale = {a, b};
 }
 
-std::vector<std::string> parse_fashion_classes(const std::string& spec) {
+std::vector<std::string> parse_scene_classes(const std::string& spec, const std::string& kind) {
   std::vector<std::string> out;
   std::stringstream ss(spec);
   std::string name;
-  const auto& all = fashion_mnist_classes();
+  const auto& all = kind == "parts" ? part_scene_classes() : fashion_mnist_classes();
   while (std::getline(ss, name, ',')) {
     if (std::find(all.begin(), all.end(), name) == all.end()) {
       std::string known;
       for (const auto& c : all) known += (known.empty() ? "" : ",") + c;
-      throw Error("--classes: unknown Fashion-MNIST class '" + name + "' (expected a comma list of " + known + ")");
+      throw Error("--classes: unknown " + std::string(kind == "parts" ? "PartScenes" : "Fashion-MNIST") + " class '" + name +
+                  "' (expected a comma list of " + known + ")");
     }
     if (std::find(out.begin(), out.end(), name) != out.end()) throw Error("--classes: '" + name + "' listed twice");
     out.push_back(name);
@@ -129,43 +132,13 @@ ClassSubset class_subset(const FashionMnist& fm, const std::vector<std::string>&
   return cs;
 }
 
-struct Scene {
-  cv::Mat image;  // BGR for imwrite
-  cv::Mat mask;
-  std::vector<int> labels;  // 10 zeros/ones
-};
-
-cv::Vec3f random_colour(SampleRng& rng, double lo, double hi) {
-  return cv::Vec3f(static_cast<float>(rng.uniform(lo, hi)), static_cast<float>(rng.uniform(lo, hi)),
-                   static_cast<float>(rng.uniform(lo, hi)));
-}
-
-// Textured background: smooth colour field + oriented stripes + pixel noise, so that
-// "background" is not simply a flat colour; or (textured = false) one random colour.
-cv::Mat background(int s, SampleRng& rng, bool textured) {
-  if (!textured) return cv::Mat(s, s, CV_32FC3, cv::Scalar(random_colour(rng, 40, 215)));
-  const int g = static_cast<int>(rng.integer(2, 6));
-  cv::Mat grid(g, g, CV_32FC3);
-  const cv::Vec3f base = random_colour(rng, 40, 215);
-  for (int y = 0; y < g; ++y)
-    for (int x = 0; x < g; ++x) grid.at<cv::Vec3f>(y, x) = base + random_colour(rng, -45, 45);
-  cv::Mat bg;
-  cv::resize(grid, bg, cv::Size(s, s), 0, 0, cv::INTER_CUBIC);
-  const double freq = rng.uniform(0.05, 0.5), angle = rng.uniform(0, M_PI), amp = rng.uniform(0, 25);
-  const double ca = std::cos(angle), sa = std::sin(angle);
-  for (int y = 0; y < s; ++y)
-    for (int x = 0; x < s; ++x) {
-      const float stripe = static_cast<float>(amp * std::sin(freq * (ca * x + sa * y)));
-      const float noise = static_cast<float>(rng.uniform(-12, 12));
-      bg.at<cv::Vec3f>(y, x) += cv::Vec3f(stripe + noise, stripe + noise, stripe + noise);
-    }
-  return bg;
-}
+using scene::Scene;
+using scene::random_colour;
 
 Scene make_scene(const FashionMnist& fm, const ClassSubset& cs, const ScenesOptions& opt, uint64_t split, uint64_t index) {
   SampleRng rng(opt.seed, split, index);
   const int s = static_cast<int>(opt.size);
-  cv::Mat img = background(s, rng, opt.background == "textured");
+  cv::Mat img = scene::background(s, rng, opt.background == "textured");
   cv::Mat label(s, s, CV_8UC1, cv::Scalar(0));
   const int64_t n = rng.integer(opt.min_objects, opt.max_objects);
   for (int64_t k = 0; k < n; ++k) {
@@ -203,11 +176,10 @@ Scene make_scene(const FashionMnist& fm, const ClassSubset& cs, const ScenesOpti
     if (opt.min_contrast > 0) {
       // Redraw the colour until the object's mean luminance differs from what lies under it.
       const cv::Scalar under = cv::mean(img(cv::Rect(ox, oy, side, side)), solid);
-      auto luminance = [](double r, double g, double b) { return 0.299 * r + 0.587 * g + 0.114 * b; };
-      const double bg = luminance(under[0], under[1], under[2]);
+      const double bg = scene::luminance(under[0], under[1], under[2]);
       const double shade = 0.35 + 0.65 * cv::mean(obj, solid)[0] / 255.0;  // mean of the shading below
       for (int attempt = 0; attempt < 500; ++attempt) {  // a few % of draws qualify against mid-grey
-        const double lum = shade * gain * luminance(tint[0], tint[1], tint[2]);
+        const double lum = shade * gain * scene::luminance(tint[0], tint[1], tint[2]);
         if (std::abs(lum - bg) >= opt.min_contrast) break;
         tint = random_colour(rng, 60, 255);
         gain = static_cast<float>(rng.uniform(0.6, 1.0));
@@ -224,25 +196,7 @@ Scene make_scene(const FashionMnist& fm, const ClassSubset& cs, const ScenesOpti
         if (inside) label.at<uint8_t>(oy + y, ox + x) = static_cast<uint8_t>(cls + 1);
       }
   }
-  Scene sc;
-  // 255 on a thin band where the class changes (ambiguous pixels of the object outline).
-  cv::Mat dil, ero, kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
-  cv::dilate(label, dil, kernel);
-  cv::erode(label, ero, kernel);
-  sc.mask = label.clone();
-  sc.mask.setTo(255, dil != ero);
-  const int k = static_cast<int>(cs.count);
-  sc.labels.assign(static_cast<size_t>(k), 0);
-  std::vector<int> count(256, 0);
-  for (int y = 0; y < s; ++y)
-    for (int x = 0; x < s; ++x) ++count[sc.mask.at<uint8_t>(y, x)];
-  for (int c = 0; c < k; ++c) sc.labels[c] = count[c + 1] >= std::max(8, s * s / 400) ? 1 : 0;
-  for (int c = 0; c < k; ++c)
-    if (!sc.labels[c]) sc.mask.setTo(255, sc.mask == c + 1);  // too small to be tagged: ignore
-  cv::Mat rgb8;
-  img.convertTo(rgb8, CV_8UC3);  // saturating
-  cv::cvtColor(rgb8, sc.image, cv::COLOR_RGB2BGR);
-  return sc;
+  return scene::finish_scene(img, label, static_cast<int>(cs.count));
 }
 
 void write_text(const std::string& path, const std::string& text) {
@@ -253,6 +207,8 @@ void write_text(const std::string& path, const std::string& text) {
 
 void generate_scenes(const ScenesOptions& opt) {
   if (opt.out.empty()) throw Error("--out: required");
+  if (opt.kind != "fashion" && opt.kind != "parts")
+    throw Error("--kind: expected fashion or parts, got '" + opt.kind + "'");
   if (opt.size < 32 || opt.size > 1024) throw Error("--size: expected 32..1024, got " + std::to_string(opt.size));
   if (opt.background != "textured" && opt.background != "flat")
     throw Error("--background: expected textured or flat, got '" + opt.background + "'");
@@ -260,27 +216,47 @@ void generate_scenes(const ScenesOptions& opt) {
       !(opt.object_scale[0] > 0 && opt.object_scale[0] <= opt.object_scale[1] && opt.object_scale[1] <= 1))
     throw Error("--object-scale: expected MIN:MAX with 0 < MIN <= MAX <= 1");
   if (opt.train < 1 || opt.val < 0) throw Error("--train/--val: expected --train >= 1 and --val >= 0");
+  if (!(opt.body_signal >= 0 && opt.body_signal <= 1))
+    throw Error("--body-signal: expected a value in [0, 1], got " + std::to_string(opt.body_signal));
+  const bool parts = opt.kind == "parts";
+  const std::vector<std::string>& bank = parts ? part_scene_classes() : fashion_mnist_classes();
+  for (const auto& c : opt.classes)
+    if (std::find(bank.begin(), bank.end(), c) == bank.end())
+      throw Error("--classes: '" + c + "' is not a class of --kind " + opt.kind);
   ensure_dir(opt.out + "/JPEGImages", "--out");
   ensure_dir(opt.out + "/SegmentationClass", "--out");
-  const int threads = opt.threads;
+  if (parts) ensure_dir(opt.out + "/SegmentationPart", "--out");
+  const std::vector<std::string>& names = opt.classes.empty() ? bank : opt.classes;
   std::string cls_labels;
   for (int split = 0; split < 2; ++split) {
     const bool train = split == 0;
     const int64_t n = train ? opt.train : opt.val;
     if (n == 0) continue;
-    const FashionMnist fm = read_fashion_mnist(opt.fashion_mnist_dir, train);
-    const ClassSubset cs = class_subset(fm, opt.classes);
+    std::function<Scene(uint64_t)> make;
+    FashionMnist fm;
+    ClassSubset cs;
+    std::vector<int> part_shapes;  // scene class -> part shape index in part_scene_classes()
+    if (parts) {
+      for (const auto& c : names)
+        part_shapes.push_back(static_cast<int>(std::find(bank.begin(), bank.end(), c) - bank.begin()));
+      make = [&](uint64_t i) { return scene::make_part_scene(opt, part_shapes, static_cast<uint64_t>(split), i); };
+    } else {
+      fm = read_fashion_mnist(opt.fashion_mnist_dir, train);
+      cs = class_subset(fm, opt.classes);
+      make = [&](uint64_t i) { return make_scene(fm, cs, opt, static_cast<uint64_t>(split), i); };
+    }
     std::vector<std::string> ids(static_cast<size_t>(n));
     std::vector<std::vector<int>> labels(static_cast<size_t>(n));
-    parallel_for(static_cast<size_t>(n), threads, [&](size_t i, int) {
+    parallel_for(static_cast<size_t>(n), opt.threads, [&](size_t i, int) {
       char id[32];
       std::snprintf(id, sizeof(id), "%s_%06zu", train ? "train" : "val", i);
-      Scene sc = make_scene(fm, cs, opt, static_cast<uint64_t>(split), static_cast<uint64_t>(i));
+      Scene sc = make(static_cast<uint64_t>(i));
       const std::string jpg = opt.out + "/JPEGImages/" + id + ".jpg";
       std::vector<uchar> buf;
       if (!cv::imencode(".jpg", sc.image, buf, {cv::IMWRITE_JPEG_QUALITY, 95})) throw Error("cannot encode " + jpg);
       write_bytes_atomically(jpg, std::vector<char>(buf.begin(), buf.end()));
       write_label_png(opt.out + "/SegmentationClass/" + id + ".png", sc.mask);
+      if (parts) write_label_png(opt.out + "/SegmentationPart/" + id + ".png", sc.parts);
       ids[i] = id;
       labels[i] = sc.labels;
     });
@@ -294,7 +270,7 @@ void generate_scenes(const ScenesOptions& opt) {
     write_text(opt.out + (train ? "/train.txt" : "/val.txt"), list);
   }
   std::string classes = "background\n";
-  for (const auto& c : opt.classes.empty() ? fashion_mnist_classes() : opt.classes) classes += c + "\n";
+  for (const auto& c : names) classes += c + "\n";
   write_text(opt.out + "/classes.txt", classes);
   write_text(opt.out + "/cls_labels.txt", cls_labels);
 }
