@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "amr/cam/cam_runner.h"
@@ -131,6 +132,34 @@ TEST(Eval, ConstantMapBaselineHandComputed) {
   EXPECT_DOUBLE_EQ(real.points[1].metrics.miou, 1.0);  // the CAM itself is exact at 0.5
   o.xis = {0.5};
   EXPECT_THROW(amr::evaluate_cams(o), amr::Error);
+}
+
+// PartScenes' split recall, by hand. One object of class c0 over 6 pixels: 2 part pixels
+// (both activated), 4 body pixels (1 activated), then a 255 border and a background pixel.
+// At threshold 0.5: part recall 2/2, body recall 1/4; at 0.05 everything is c0: 1 and 1.
+TEST(Eval, PartAndBodyRecallHandComputed) {
+  TempDir dir;
+  fs::create_directories(dir / "data/SegmentationClass");
+  fs::create_directories(dir / "data/SegmentationPart");
+  fs::create_directories(dir / "cams");
+  std::ofstream(dir / "data/classes.txt") << "background\nc0\n";
+  std::ofstream(dir / "data/val.txt") << "im\n";
+  amr::write_label_png(dir / "data/SegmentationClass/im.png", (cv::Mat_<uint8_t>(1, 8) << 1, 1, 1, 1, 1, 1, 255, 0));
+  amr::write_label_png(dir / "data/SegmentationPart/im.png", (cv::Mat_<uint8_t>(1, 8) << 2, 2, 1, 1, 1, 1, 255, 0));
+  amr::write_npz(dir / "cams/im.npz", {{"keys", torch::tensor({0}, torch::kInt32)},
+                                      {"cam", torch::tensor({1.f, 0.9f, 0.6f, 0.2f, 0.1f, 0.1f, 0.f, 0.f}).view({1, 1, 8})}});
+  amr::EvalOptions o = eval_opts(dir / "cams", dir / "data", "val.txt");
+  o.thresholds = {0.05, 0.5};
+  amr::EvalResult r = amr::evaluate_cams(o);
+  ASSERT_TRUE(r.has_parts);
+  EXPECT_DOUBLE_EQ(r.points[1].parts.part_recall(), 1.0);
+  EXPECT_DOUBLE_EQ(r.points[1].parts.body_recall(), 0.25);
+  EXPECT_DOUBLE_EQ(r.points[0].parts.body_recall(), 1.0);
+  EXPECT_EQ(r.points[1].parts.part + r.points[1].parts.body, 6);
+  EXPECT_NE(amr::markdown_report(r).find("on body pixels"), std::string::npos);
+  EXPECT_DOUBLE_EQ(amr::to_json(r)["points"][1]["body_recall"].get<double>(), 0.25);
+  fs::remove_all(dir / "data/SegmentationPart");
+  EXPECT_FALSE(amr::evaluate_cams(o).has_parts);
 }
 
 TEST(Eval, GroundTruthAsCamScoresExactly100OnVocVal) {

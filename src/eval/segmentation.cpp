@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <filesystem>
 #include <iomanip>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,8 @@
 #include "amr/io/npz.h"
 #include "amr/io/png.h"
 #include "amr/parallel.h"
+
+namespace fs = std::filesystem;
 
 namespace amr {
 
@@ -90,6 +93,24 @@ cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, in
     }
   }
   return pred;
+}
+
+double PartRecall::part_recall() const {
+  return part ? static_cast<double>(part_hit) / static_cast<double>(part) : std::nan("");
+}
+double PartRecall::body_recall() const {
+  return body ? static_cast<double>(body_hit) / static_cast<double>(body) : std::nan("");
+}
+
+void count_part_recall(const cv::Mat& pred, const cv::Mat& gt, const cv::Mat& parts, PartRecall& r) {
+  for (int y = 0; y < gt.rows; ++y)
+    for (int x = 0; x < gt.cols; ++x) {
+      const uint8_t p = parts.at<uint8_t>(y, x), g = gt.at<uint8_t>(y, x);
+      if (g == 255 || (p != 1 && p != 2)) continue;
+      const bool hit = pred.at<uint8_t>(y, x) == g;
+      if (p == 2) r.part += 1, r.part_hit += hit;
+      else r.body += 1, r.body_hit += hit;
+    }
 }
 
 std::vector<double> parse_range(const std::string& spec, const std::string& flag) {
@@ -173,12 +194,19 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
 
   const int workers = worker_count(opt.threads);
   std::vector<std::vector<Confusion>> local(static_cast<size_t>(workers), std::vector<Confusion>(combos.size(), Confusion(n)));
+  const std::string part_dir = opt.data + "/SegmentationPart/";
+  const bool has_parts = fs::is_directory(part_dir);
+  std::vector<std::vector<PartRecall>> local_parts(static_cast<size_t>(workers), std::vector<PartRecall>(combos.size()));
   parallel_for(ds.ids.size(), workers, [&](size_t i, int worker) {
     c10::InferenceMode guard;
     const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
     NamedArrays a = read_npz(path);
     at::Tensor keys_t = npz_get(a, "keys", path).to(torch::kLong);
-    cv::Mat gt = read_label_png(ds.mask_path(i));
+    cv::Mat gt = read_label_png(ds.mask_path(i)), parts;
+    if (has_parts) {
+      parts = read_label_png(part_dir + ds.ids[i] + ".png");
+      if (parts.size() != gt.size()) throw Error(part_dir + ds.ids[i] + ".png: size differs from mask " + ds.mask_path(i));
+    }
     std::vector<int64_t> keys(keys_t.data_ptr<int64_t>(), keys_t.data_ptr<int64_t>() + keys_t.numel());
     for (int64_t k : keys)
       if (k < 0 || k >= ds.num_classes())
@@ -206,16 +234,22 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
       cv::Mat pred = cam_to_prediction(keys, m.data_ptr<float>(), static_cast<int>(keys.size()), gt.rows, gt.cols,
                                        ds.has_background, combos[c].t);
       local[static_cast<size_t>(worker)][c].add(pred, gt);
+      if (has_parts) count_part_recall(pred, gt, parts, local_parts[static_cast<size_t>(worker)][c]);
     }
   });
   std::vector<Confusion> total(combos.size(), Confusion(n));
-  for (const auto& l : local)
-    for (size_t c = 0; c < combos.size(); ++c) total[c].merge(l[c]);
+  std::vector<PartRecall> total_parts(combos.size());
+  for (size_t w = 0; w < local.size(); ++w)
+    for (size_t c = 0; c < combos.size(); ++c) {
+      total[c].merge(local[w][c]);
+      total_parts[c].merge(local_parts[w][c]);
+    }
   EvalResult r;
   r.images = ds.ids.size();
   r.has_background = ds.has_background;
+  r.has_parts = has_parts;
   for (size_t c = 0; c < combos.size(); ++c) {
-    r.points.push_back({combos[c].t, combos[c].xi, segmentation_metrics(total[c], names)});
+    r.points.push_back({combos[c].t, combos[c].xi, segmentation_metrics(total[c], names), total_parts[c]});
     if (r.points.back().metrics.miou > r.points[r.best].metrics.miou) r.best = c;
   }
   return r;
@@ -237,7 +271,9 @@ std::string markdown_report(const EvalResult& r) {
   o << "**mIoU " << pct(b.metrics.miou) << "** on " << r.images << " images";
   if (r.has_background) o << ", background threshold " << b.threshold;
   if (b.xi >= 0) o << ", xi " << b.xi;
-  o << "; pixel accuracy " << pct(b.metrics.pixel_accuracy) << "\n\n";
+  o << "; pixel accuracy " << pct(b.metrics.pixel_accuracy);
+  if (r.has_parts) o << "; recall on part pixels " << pct(b.parts.part_recall()) << ", on body pixels " << pct(b.parts.body_recall());
+  o << "\n\n";
   o << "| class | IoU | precision | recall | FP | FN |\n|---|---:|---:|---:|---:|---:|\n";
   for (size_t k = 0; k < b.metrics.classes.size(); ++k)
     o << "| " << b.metrics.classes[k] << " | " << pct(b.metrics.iou[k]) << " | " << pct(b.metrics.precision[k]) << " | "
@@ -258,11 +294,16 @@ nlohmann::json to_json(const EvalResult& r) {
   j["images"] = r.images;
   j["has_background"] = r.has_background;
   j["best"] = r.best;
+  j["has_parts"] = r.has_parts;
   for (const auto& p : r.points) {
     nlohmann::json pj = {{"threshold", p.threshold}, {"miou", num(p.metrics.miou)},
                          {"pixel_accuracy", num(p.metrics.pixel_accuracy)},
                          {"mean_precision", num(p.metrics.mean_precision)}, {"mean_recall", num(p.metrics.mean_recall)}};
     if (p.xi >= 0) pj["xi"] = p.xi;
+    if (r.has_parts) {
+      pj["part_recall"] = num(p.parts.part_recall());
+      pj["body_recall"] = num(p.parts.body_recall());
+    }
     nlohmann::json cls = nlohmann::json::array();
     for (size_t k = 0; k < p.metrics.classes.size(); ++k)
       cls.push_back({{"class", p.metrics.classes[k]}, {"iou", num(p.metrics.iou[k])}, {"precision", num(p.metrics.precision[k])},

@@ -45,9 +45,22 @@ struct EvalOptions {
   int threads = 0;
 };
 
+// PartScenes (ROOT/SegmentationPart/<id>.png: 1 body, 2 part): the share of part pixels and
+// of body pixels predicted as their object's class. A CAM stuck on the discriminative part
+// has body recall << part recall.
+struct PartRecall {
+  int64_t part = 0, part_hit = 0, body = 0, body_hit = 0;
+  void merge(const PartRecall& o) {
+    part += o.part, part_hit += o.part_hit, body += o.body, body_hit += o.body_hit;
+  }
+  double part_recall() const;  // NaN when there are no part pixels
+  double body_recall() const;
+};
+
 struct EvalPoint {
   double threshold = 0, xi = -1;  // xi < 0: the stored fused CAM
   SegMetrics metrics;
+  PartRecall parts;  // all zero unless the dataset has SegmentationPart/
 };
 
 struct EvalResult {
@@ -55,6 +68,7 @@ struct EvalResult {
   size_t best = 0;                // index of the highest mIoU
   size_t images = 0;
   bool has_background = true;
+  bool has_parts = false;         // the dataset has SegmentationPart/ (PartScenes)
 };
 
 // `amr eval`: predictions from CAMS/<id>.npz (background where every class is <= threshold
@@ -66,6 +80,10 @@ EvalResult evaluate_labels(const EvalOptions& opt);
 // The prediction of one CAM file's content (keys, cam [n, H, W]) for a dataset.
 cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,
                           double threshold);
+
+// Adds one image to `r`: pixels of part map `parts` (1 body, 2 part) whose ground-truth class
+// `gt` is predicted by `pred`.
+void count_part_recall(const cv::Mat& pred, const cv::Mat& gt, const cv::Mat& parts, PartRecall& r);
 
 std::vector<double> parse_range(const std::string& spec, const std::string& flag);  // "a:b:step" or "a,b,c"
 std::string markdown_report(const EvalResult& r);
