@@ -10,8 +10,10 @@
 #include <set>
 
 #include "amr/cam/cam_runner.h"
+#include "amr/cam/erase_test.h"
 #include "amr/cam/pseudo_label.h"
 #include "amr/data/scenes.h"
+#include "amr/data/transforms.h"
 #include "amr/data/voc.h"
 #include "amr/eval/segmentation.h"
 #include "amr/io/error.h"
@@ -345,6 +347,48 @@ TEST(Cam, WeightsFileWithTauEqualsTheRunOfAnImprovedModel) {
   EXPECT_GT(diff_without, 1e-3) << "tau must reach the AMMs";
   EXPECT_THROW(cams(tr.run(), "", "0.3"), amr::Error);
   EXPECT_THROW(cams("", tr.run() + "/model.pt", "x"), amr::Error);
+}
+
+// erase-test plumbing on a tiny run: CAM files with a known 10x10 peak give the exact peak
+// area; the unerased score is the classifier's sigmoid on the image; the background region is
+// no larger than the peak.
+TEST(EraseTest, KnownPeakAreaAndOriginalScores) {
+  TinyRun tr;
+  TempDir cams;
+  amr::DatasetOptions d;
+  d.root = tr.data();
+  d.list = "val.txt";
+  amr::VocDataset ds = amr::open_voc(d);
+  amr::AmrNet net = amr::load_run(tr.run(), ds.num_classes()).net;
+  net->eval();
+  double expected_score = 0;
+  size_t pairs = 0;
+  for (size_t i = 0; i < ds.ids.size(); ++i) {
+    std::vector<int32_t> keys;
+    for (int k = 0; k < ds.num_classes(); ++k)
+      if (ds.labels[i][static_cast<size_t>(k)] > 0.5f) keys.push_back(k);
+    at::Tensor cam = torch::zeros({static_cast<int64_t>(keys.size()), 40, 40});
+    cam.narrow(1, 5, 10).narrow(2, 5, 10).fill_(1.0);
+    amr::write_npz(cams / (ds.ids[i] + ".npz"),
+                   {{"keys", torch::tensor(keys, torch::kInt32).view({static_cast<int64_t>(keys.size())})}, {"cam", cam}});
+    torch::NoGradGuard no_grad;
+    at::Tensor s = torch::sigmoid(net->forward(amr::to_normalized_tensor(amr::read_rgb(ds.image_path(i))).unsqueeze(0)).logits_s);
+    for (int32_t k : keys) expected_score += s[0][k].item<double>(), ++pairs;
+  }
+  amr::EraseTestOptions o;
+  o.run = tr.run();
+  o.cams = cams.path();
+  o.data = tr.data();
+  o.list = "val.txt";
+  amr::EraseTestResult r = amr::erase_test(o);
+  ASSERT_EQ(r.samples, pairs);
+  EXPECT_NEAR(r.score, expected_score / static_cast<double>(pairs), 1e-5);
+  EXPECT_DOUBLE_EQ(r.peak_area, 100.0 / 1600.0);
+  EXPECT_GT(r.background_area, 0.0);
+  EXPECT_LE(r.background_area, 1.0);
+  EXPECT_NE(r.score_peak_erased, r.score);
+  o.peak_fraction = 1.5;
+  EXPECT_THROW(amr::erase_test(o), amr::Error);
 }
 
 TEST(Cam, UnreadableRunDirIsAClearError) {

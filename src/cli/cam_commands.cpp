@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "amr/cam/cam_runner.h"
+#include "amr/cam/erase_test.h"
 #include "amr/cam/pseudo_label.h"
 #include "amr/eval/report.h"
 #include "amr/eval/segmentation.h"
@@ -146,6 +147,29 @@ void add_label(CLI::App& app) {
   on_run(cmd, [o] {
     o->threads = threads();
     std::cout << "wrote " << write_pseudo_labels(*o) << " pseudo-labels to " << o->out << "\n";
+  });
+}
+
+void add_erase_test(CLI::App& app) {
+  auto o = std::make_shared<EraseTestOptions>();
+  auto json = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "erase-test", "class score after erasing the CAM peak vs an equal area of background (evidence outside the peak)");
+  cmd->add_option("--run", o->run, "training run whose classifier re-scores the images")->required();
+  cmd->add_option("--cams", o->cams, "directory of <id>.npz from amr cam")->required();
+  cmd->add_option("--data", o->data, "dataset root (images and masks)")->required();
+  cmd->add_option("--list", o->list, "ids")->required();
+  cmd->add_option("--peak", o->peak_fraction, "peak region: CAM > this x its max (default 0.5)");
+  cmd->add_flag("--labels-from-masks", o->labels_from_masks, "image labels from the masks");
+  cmd->add_option("--json", *json, "write the result to this JSON file");
+  add_threads(cmd);
+  on_run(cmd, [o, json] {
+    const EraseTestResult r = erase_test(*o);
+    std::cout << markdown_report(r);
+    if (!json->empty()) {
+      const std::string text = to_json(r).dump(1) + "\n";
+      write_bytes_atomically(*json, std::vector<char>(text.begin(), text.end()));
+    }
   });
 }
 

@@ -10,6 +10,7 @@ void add_scenes(CLI::App& app);
 void add_train(CLI::App& app);
 void add_cam(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_erase_test(CLI::App& app);
 void add_label(CLI::App& app);
 void add_viz(CLI::App& app);
 void add_report(CLI::App& app);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   amr::cli::add_train(app);
   amr::cli::add_cam(app);
   amr::cli::add_eval(app);
+  amr::cli::add_erase_test(app);
   amr::cli::add_label(app);
   amr::cli::add_viz(app);
   amr::cli::add_report(app);
