@@ -26,6 +26,30 @@ namespace {
 const std::string kVoc = std::string(AMR_SHARED_DATA) + "/voc2012";
 const std::string kCamvid = std::string(AMR_SHARED_DATA) + "/camvid";
 
+// Files under `a`: each must equal its copy under `same`; returns {files, how many differ from
+// their copy under `other` (a missing copy does not count)}.
+std::pair<size_t, size_t> compare_trees(const TempDir& a, const TempDir& same, const TempDir& other) {
+  size_t files = 0, differ = 0;
+  for (auto& e : fs::recursive_directory_iterator(a.path())) {
+    if (!e.is_regular_file()) continue;
+    const std::string rel = fs::relative(e.path(), a.path()).string();
+    ++files;
+    const auto bytes = amr::read_file_bytes(e.path().string());
+    EXPECT_EQ(bytes, amr::read_file_bytes(same / rel)) << rel;
+    if (fs::exists(other / rel) && bytes != amr::read_file_bytes(other / rel)) ++differ;
+  }
+  return {files, differ};
+}
+
+// Generates scenes and opens their train list.
+amr::VocDataset generate_and_open(const amr::ScenesOptions& o) {
+  amr::generate_scenes(o);
+  amr::DatasetOptions d;
+  d.root = o.out;
+  d.list = "train.txt";
+  return amr::open_voc(d);
+}
+
 bool shared_data() { return fs::exists(kVoc + "/cls_labels.txt") && fs::exists(kCamvid + "/classes.txt"); }
 
 std::string labels_line(const std::vector<float>& v) {
@@ -110,14 +134,7 @@ TEST(Scenes, SameSeedSameBytesAndSensibleContent) {
   o.out = c.path();
   o.seed = 4;
   amr::generate_scenes(o);
-  size_t files = 0, differ = 0;
-  for (auto& e : fs::recursive_directory_iterator(a.path())) {
-    if (!e.is_regular_file()) continue;
-    const std::string rel = fs::relative(e.path(), a.path()).string();
-    ++files;
-    EXPECT_EQ(amr::read_file_bytes(e.path().string()), amr::read_file_bytes(b / rel)) << rel;
-    if (fs::exists(c / rel) && amr::read_file_bytes(e.path().string()) != amr::read_file_bytes(c / rel)) ++differ;
-  }
+  const auto [files, differ] = compare_trees(a, b, c);
   EXPECT_EQ(files, 16u * 2 + 4);  // jpg + png per scene, classes, cls_labels, train, val lists
   EXPECT_GT(differ, 16u);
 
@@ -238,11 +255,7 @@ TEST(Scenes, FlatBackgroundScaleAndContrastKnobs) {
     o.object_scale = {0.7, 0.95};
     o.min_contrast = contrast;
     o.out = dir.path();
-    amr::generate_scenes(o);
-    amr::DatasetOptions d;
-    d.root = dir.path();
-    d.list = "train.txt";
-    return amr::open_voc(d);
+    return generate_and_open(o);
   };
   // Smallest |object - background| mean luminance over the scenes.
   auto min_contrast = [](const amr::VocDataset& ds) {
@@ -289,11 +302,7 @@ amr::VocDataset part_scenes(const TempDir& dir, double body_signal, int64_t obje
   o.max_objects = objects;
   o.body_signal = body_signal;
   o.out = dir.path();
-  amr::generate_scenes(o);
-  amr::DatasetOptions d;
-  d.root = dir.path();
-  d.list = "train.txt";
-  return amr::open_voc(d);
+  return generate_and_open(o);
 }
 std::string part_path(const amr::VocDataset& ds, size_t i) {
   return ds.root + "/SegmentationPart/" + ds.ids[i] + ".png";
@@ -305,14 +314,7 @@ TEST(PartScenes, SameSeedSameBytesMasksAgreeWithTheImage) {
   amr::VocDataset ds = part_scenes(a, 0.3, 3, 1, 2);
   part_scenes(b, 0.3, 3, 1, 1);
   part_scenes(c, 0.3, 3, 2);
-  size_t files = 0, differ = 0;
-  for (auto& e : fs::recursive_directory_iterator(a.path())) {
-    if (!e.is_regular_file()) continue;
-    const std::string rel = fs::relative(e.path(), a.path()).string();
-    ++files;
-    EXPECT_EQ(amr::read_file_bytes(e.path().string()), amr::read_file_bytes(b / rel)) << rel;
-    if (amr::read_file_bytes(e.path().string()) != amr::read_file_bytes(c / rel)) ++differ;
-  }
+  const auto [files, differ] = compare_trees(a, b, c);
   EXPECT_EQ(files, 40u * 3 + 4);  // jpg + class png + part png per scene, classes, cls_labels, lists
   EXPECT_GT(differ, 40u);
   ASSERT_EQ(ds.num_classes(), 6);
