@@ -69,6 +69,15 @@ double python_miou(const RandomCase& c, double thr, bool bg) {
   return std::stod(r.output);
 }
 
+// A one-image VOC dataset under DIR/data (classes, val list "im", mask) and an empty DIR/OUTPUT.
+void one_image_case(const TempDir& dir, const std::string& classes, const cv::Mat& mask, const std::string& output) {
+  fs::create_directories(dir / "data/SegmentationClass");
+  fs::create_directories(dir / output);
+  std::ofstream(dir / "data/classes.txt") << classes;
+  std::ofstream(dir / "data/val.txt") << "im\n";
+  amr::write_label_png(dir / "data/SegmentationClass/im.png", mask);
+}
+
 amr::EvalOptions eval_opts(const std::string& cams, const std::string& root, const std::string& list) {
   amr::EvalOptions o;
   o.cams = cams;
@@ -118,11 +127,7 @@ TEST(Eval, HandComputedTwoClassCase) {
 // IoU background 0, c0 2/4, c1 0 -> mIoU 1/6, at every threshold below 1.
 TEST(Eval, ConstantMapBaselineHandComputed) {
   TempDir dir;
-  fs::create_directories(dir / "data/SegmentationClass");
-  fs::create_directories(dir / "cams");
-  std::ofstream(dir / "data/classes.txt") << "background\nc0\nc1\n";
-  std::ofstream(dir / "data/val.txt") << "im\n";
-  amr::write_label_png(dir / "data/SegmentationClass/im.png", (cv::Mat_<uint8_t>(1, 4) << 0, 1, 1, 2));
+  one_image_case(dir, "background\nc0\nc1\n", (cv::Mat_<uint8_t>(1, 4) << 0, 1, 1, 2), "cams");
   amr::write_npz(dir / "cams/im.npz", {{"keys", torch::tensor({0, 1}, torch::kInt32)},
                                       {"cam", torch::tensor({0.1f, 0.9f, 0.9f, 0.1f, 0.1f, 0.1f, 0.1f, 0.9f}).view({2, 1, 4})}});
   amr::EvalOptions o = eval_opts(dir / "cams", dir / "data", "val.txt");
@@ -141,12 +146,8 @@ TEST(Eval, ConstantMapBaselineHandComputed) {
 // At threshold 0.5: part recall 2/2, body recall 1/4; at 0.05 everything is c0: 1 and 1.
 TEST(Eval, PartAndBodyRecallHandComputed) {
   TempDir dir;
-  fs::create_directories(dir / "data/SegmentationClass");
+  one_image_case(dir, "background\nc0\n", (cv::Mat_<uint8_t>(1, 8) << 1, 1, 1, 1, 1, 1, 255, 0), "cams");
   fs::create_directories(dir / "data/SegmentationPart");
-  fs::create_directories(dir / "cams");
-  std::ofstream(dir / "data/classes.txt") << "background\nc0\n";
-  std::ofstream(dir / "data/val.txt") << "im\n";
-  amr::write_label_png(dir / "data/SegmentationClass/im.png", (cv::Mat_<uint8_t>(1, 8) << 1, 1, 1, 1, 1, 1, 255, 0));
   amr::write_label_png(dir / "data/SegmentationPart/im.png", (cv::Mat_<uint8_t>(1, 8) << 2, 2, 1, 1, 1, 1, 255, 0));
   amr::write_npz(dir / "cams/im.npz", {{"keys", torch::tensor({0}, torch::kInt32)},
                                       {"cam", torch::tensor({1.f, 0.9f, 0.6f, 0.2f, 0.1f, 0.1f, 0.f, 0.f}).view({1, 1, 8})}});
@@ -455,13 +456,8 @@ TEST(Eval, LabelPngsAgainstMasksHandComputed) {
   // mask [0 0 1 1], prediction [0 1 1 255]: background TP 1, FN 1 -> IoU 1/2; class a TP 1, FP 1,
   // FN 1 (the unsure pixel) -> IoU 1/3.
   TempDir dir;
-  fs::create_directories(dir / "data/SegmentationClass");
-  fs::create_directories(dir / "labels");
-  std::ofstream(dir / "data/classes.txt") << "background\na\n";
-  std::ofstream(dir / "data/val.txt") << "x\n";
-  const uint8_t gt[4] = {0, 0, 1, 1}, pred[4] = {0, 1, 1, 255};
-  amr::write_label_png(dir / "data/SegmentationClass/x.png", cv::Mat(1, 4, CV_8UC1, const_cast<uint8_t*>(gt)).clone());
-  amr::write_label_png(dir / "labels/x.png", cv::Mat(1, 4, CV_8UC1, const_cast<uint8_t*>(pred)).clone());
+  one_image_case(dir, "background\na\n", (cv::Mat_<uint8_t>(1, 4) << 0, 0, 1, 1), "labels");
+  amr::write_label_png(dir / "labels/im.png", (cv::Mat_<uint8_t>(1, 4) << 0, 1, 1, 255));
   amr::EvalOptions o;
   o.labels = dir / "labels";
   o.data = dir / "data";
