@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Quality benchmark: CAM vs AMR vs improved AMR, FashionScenes val and CamVid val, with the xi
+# Quality benchmark: CAM vs AMR vs improved AMR, PartScenes, FashionScenes val and CamVid val, with the xi
 # (0 = compensation only .. 1 = spotlight only) and background-threshold sweeps; refinements
 # (Grad-CAM, AdvCAM, CRF) on the first seed. The official recipe at CPU scale, as the demo:
 #   FashionScenes: pretraining on single objects (plays ImageNet) -> cam from it (cutout) ->
 #   amr / amr-improved with --spotlight-from the cam run and --init the pretraining run.
+#   PartScenes (bench/partial_activation.sh says at which body signals d a plain CAM stops at
+#   the part): the same structure with configs/parts-*.yaml (48 px single-object pretraining,
+#   96 px scenes at output stride 8); tau sweep and area-weight sweep of the improved variant on
+#   the first seed; part / body recall per variant.
 #   CamVid: no pretraining exists for street photos, so cam trains from scratch and the
 #   compensation backbone starts from the cam run's backbone (--init CAM_RUN; AMMs and
 #   classifier2 fresh, as in the official recipe).
@@ -12,7 +16,10 @@
 # Knobs (environment): SEEDS ("0 1 2"), FASHION_TRAIN (2400), FASHION_VAL (300), PRE_TRAIN (6000),
 #   CAM_EPOCHS (2), AMR_EPOCHS (3), CAMVID (1), CAMVID_CAM_EPOCHS (20), CAMVID_AMR_EPOCHS (8),
 #   CAMVID_SCALES (0.5,0.75,1.0), REFINE_IMAGES (100), CAMVID_REFINE_IMAGES (REFINE_IMAGES),
-#   ADV_ITER (27), OUT (bench/quality_out)
+#   ADV_ITER (27), PARTS (1), PARTS_D ("0.3"), PARTS_TRAIN (2000), PARTS_VAL (200), PARTS_PRE_TRAIN (6000),
+#   PARTS_AMR_EPOCHS (3), TAU_SWEEP ("0 0.1 0.5": improved runs besides its default 0.3),
+#   AREA_SWEEP ("0.01 0.2": besides its default 0.05), FASHION (1), OUT (bench/quality_out),
+#   RESULTS (bench/results/quality.md; a reduced run can write elsewhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh --target amr_cli >/dev/null
@@ -20,12 +27,14 @@ AMR=./build/amr
 PY=/usr/bin/python3
 start=$(date +%s)
 SEEDS=${SEEDS:-"0 1 2"}
-OUT=${OUT:-bench/quality_out}
+OUT=${OUT:-bench/quality_out}; RESULTS=${RESULTS:-bench/results/quality.md}
 FT=${FASHION_TRAIN:-2400}; FV=${FASHION_VAL:-300}; PRE=${PRE_TRAIN:-6000}
 CAM_EPOCHS=${CAM_EPOCHS:-2}; AMR_EPOCHS=${AMR_EPOCHS:-3}
 CAMVID_CAM_EPOCHS=${CAMVID_CAM_EPOCHS:-20}; CAMVID_AMR_EPOCHS=${CAMVID_AMR_EPOCHS:-8}
 REFINE_IMAGES=${REFINE_IMAGES:-100}; ADV_ITER=${ADV_ITER:-27}
-CAMVID=${CAMVID:-1}
+CAMVID=${CAMVID:-1}; FASHION=${FASHION:-1}; PARTS=${PARTS:-1}; PARTS_D=${PARTS_D:-0.3}
+PT=${PARTS_TRAIN:-2000}; PV=${PARTS_VAL:-200}; PPRE=${PARTS_PRE_TRAIN:-6000}; PARTS_AMR_EPOCHS=${PARTS_AMR_EPOCHS:-3}
+TAU_SWEEP=${TAU_SWEEP:-"0 0.1 0.5"}; AREA_SWEEP=${AREA_SWEEP:-"0.01 0.2"}
 # CamVid photos are 480x360 and the CamVid recipe trains on them resized to a long side of
 # 240-360 px, so its CAMs are computed at matching scales (4x cheaper than 1.0,0.5,1.5,2.0).
 CAMVID_SCALES=${CAMVID_SCALES:-0.5,0.75,1.0}; CAMVID_REFINE_IMAGES=${CAMVID_REFINE_IMAGES:-$REFINE_IMAGES}
@@ -36,7 +45,7 @@ F=$OUT/fashion; S=$OUT/fashion-single
   --classes $CLASSES --seed 100 >/dev/null
 [[ -f $S/val.txt ]] || $AMR scenes --out "$S" --objects 1:1 --size 48 --train "$PRE" --val 500 --object-scale 0.7:0.95 \
   --min-contrast 60 --classes $CLASSES --seed 101 >/dev/null
-SWEEP="--sweep 0.05:0.6:0.05"
+SWEEP="--sweep 0.02:0.6:0.02"  # PartScenes CAMs are peaky: their best threshold can lie below 0.05
 
 evaluate() {  # run dir, data, list, name, extra cam flags...
   local run=$1 data=$2 list=$3 name=$4; shift 4
@@ -47,18 +56,49 @@ evaluate() {  # run dir, data, list, name, extra cam flags...
 }
 
 for s in $SEEDS; do
-  echo "== FashionScenes seed $s" >&2
-  R=$OUT/runs/fashion_$s
-  [[ -f $R/pre/model.pt ]] || $AMR train --config configs/fashion-demo-pre.yaml --data "$S" --out "$R/pre" --set seed=$s --quiet
-  [[ -f $R/cam/model.pt ]] || $AMR train --config configs/fashion-demo-cam.yaml --data "$F" --out "$R/cam" --init "$R/pre" \
-    --epochs "$CAM_EPOCHS" --set seed=$s --quiet
-  for v in amr amr-improved; do
-    [[ -f $R/$v/model.pt ]] || $AMR train --config configs/fashion-demo-amr.yaml --data "$F" --out "$R/$v" --variant $v \
-      --spotlight-from "$R/cam" --init "$R/pre" --epochs "$AMR_EPOCHS" --set seed=$s --quiet
-  done
-  evaluate "$R/cam" "$F" val.txt "fashion_cam_$s"
-  evaluate "$R/amr" "$F" val.txt "fashion_amr_$s"
-  evaluate "$R/amr-improved" "$F" val.txt "fashion_amr-improved_$s"
+  if [[ $PARTS == 1 ]]; then
+    for d in $PARTS_D; do
+      echo "== PartScenes d=$d seed $s" >&2
+      P=$OUT/parts_$d; PS=$OUT/parts-single_$d; R=$OUT/runs/parts_${d}_$s
+      [[ -f $P/val.txt ]] || $AMR scenes --kind parts --body-signal "$d" --out "$P" --objects 1:2 --size 96 --train "$PT" \
+        --val "$PV" --seed 200 >/dev/null
+      [[ -f $PS/val.txt ]] || $AMR scenes --kind parts --body-signal "$d" --out "$PS" --objects 1:1 --size 48 \
+        --train "$PPRE" --val 500 --seed 201 >/dev/null
+      [[ -f $R/pre/model.pt ]] || $AMR train --config configs/parts-pre.yaml --data "$PS" --out "$R/pre" --set seed=$s --quiet
+      [[ -f $R/cam/model.pt ]] || $AMR train --config configs/parts-cam.yaml --data "$P" --out "$R/cam" --init "$R/pre" \
+        --set seed=$s --quiet
+      runs=(amr amr-improved)
+      if [[ $s == "${SEEDS%% *}" ]]; then  # sweeps of the improved variant on the first seed
+        for t in $TAU_SWEEP; do runs+=("amr-improved:tau=$t"); done
+        for a in $AREA_SWEEP; do runs+=("amr-improved:area_weight=$a"); done
+      fi
+      for spec in "${runs[@]}"; do
+        v=${spec%%:*}; set_flag=(); name=$v
+        if [[ $spec == *:* ]]; then set_flag=(--set "${spec#*:}"); name="$v-${spec#*:}"; fi
+        [[ -f $R/$name/model.pt ]] || $AMR train --config configs/parts-amr.yaml --data "$P" --out "$R/$name" --variant $v \
+          --spotlight-from "$R/cam" --init "$R/pre" --epochs "$PARTS_AMR_EPOCHS" --set seed=$s "${set_flag[@]}" --quiet
+      done
+      evaluate "$R/cam" "$P" val.txt "parts_${d}_cam_$s"
+      for spec in "${runs[@]}"; do
+        name=${spec/:/-}
+        evaluate "$R/$name" "$P" val.txt "parts_${d}_${name}_$s"
+      done
+    done
+  fi
+  if [[ $FASHION == 1 ]]; then
+    echo "== FashionScenes seed $s" >&2
+    R=$OUT/runs/fashion_$s
+    [[ -f $R/pre/model.pt ]] || $AMR train --config configs/fashion-demo-pre.yaml --data "$S" --out "$R/pre" --set seed=$s --quiet
+    [[ -f $R/cam/model.pt ]] || $AMR train --config configs/fashion-demo-cam.yaml --data "$F" --out "$R/cam" --init "$R/pre" \
+      --epochs "$CAM_EPOCHS" --set seed=$s --quiet
+    for v in amr amr-improved; do
+      [[ -f $R/$v/model.pt ]] || $AMR train --config configs/fashion-demo-amr.yaml --data "$F" --out "$R/$v" --variant $v \
+        --spotlight-from "$R/cam" --init "$R/pre" --epochs "$AMR_EPOCHS" --set seed=$s --quiet
+    done
+    evaluate "$R/cam" "$F" val.txt "fashion_cam_$s"
+    evaluate "$R/amr" "$F" val.txt "fashion_amr_$s"
+    evaluate "$R/amr-improved" "$F" val.txt "fashion_amr-improved_$s"
+  fi
   if [[ $CAMVID == 1 ]]; then
     echo "== CamVid seed $s" >&2
     C=../shared/data/camvid; R=$OUT/runs/camvid_$s
@@ -89,9 +129,11 @@ refinements() {  # name, run dir, data, id list, extra cam flags...: CAM, Grad-C
 }
 
 s=${SEEDS%% *}
-echo "== refinements (AMR seed $s, first $REFINE_IMAGES val images)" >&2
-head -n "$REFINE_IMAGES" "$F/val.txt" > "$OUT/fashion_val_refine.txt"
-refinements fashion "$OUT/runs/fashion_$s/amr" "$F" "$OUT/fashion_val_refine.txt"
+if [[ $FASHION == 1 ]]; then
+  echo "== refinements (AMR seed $s, first $REFINE_IMAGES val images)" >&2
+  head -n "$REFINE_IMAGES" "$F/val.txt" > "$OUT/fashion_val_refine.txt"
+  refinements fashion "$OUT/runs/fashion_$s/amr" "$F" "$OUT/fashion_val_refine.txt"
+fi
 if [[ $CAMVID == 1 ]]; then
   head -n "$CAMVID_REFINE_IMAGES" ../shared/data/camvid/val.txt > "$OUT/camvid_val_refine.txt"
   refinements camvid "$OUT/runs/camvid_$s/amr" ../shared/data/camvid "$OUT/camvid_val_refine.txt" --labels-from-masks \
@@ -104,5 +146,7 @@ cpu_isa() {
   echo "no AVX2"
 }
 minutes=$(awk -v s="$start" -v e="$(date +%s)" 'BEGIN { printf "%.0f", (e - s) / 60 }')
-export RUN_INFO="Run: SEEDS=\"$SEEDS\" FASHION_TRAIN=$FT FASHION_VAL=$FV PRE_TRAIN=$PRE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID CAMVID_CAM_EPOCHS=$CAMVID_CAM_EPOCHS CAMVID_AMR_EPOCHS=$CAMVID_AMR_EPOCHS CAMVID_SCALES=$CAMVID_SCALES REFINE_IMAGES=$REFINE_IMAGES CAMVID_REFINE_IMAGES=$CAMVID_REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F); this invocation $minutes min on $(nproc) cores, $(cpu_isa))"
-{ $PY bench/python/quality_table.py "$OUT" "$SEEDS" "$CAMVID"; echo; cat bench/quality_analysis.md; } | tee bench/results/quality.md
+export RUN_INFO="Run: SEEDS=\"$SEEDS\" PARTS=$PARTS PARTS_D=\"$PARTS_D\" PARTS_TRAIN=$PT PARTS_VAL=$PV PARTS_PRE_TRAIN=$PPRE PARTS_AMR_EPOCHS=$PARTS_AMR_EPOCHS TAU_SWEEP=\"$TAU_SWEEP\" AREA_SWEEP=\"$AREA_SWEEP\" FASHION=$FASHION FASHION_TRAIN=$FT FASHION_VAL=$FV PRE_TRAIN=$PRE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID CAMVID_CAM_EPOCHS=$CAMVID_CAM_EPOCHS CAMVID_AMR_EPOCHS=$CAMVID_AMR_EPOCHS CAMVID_SCALES=$CAMVID_SCALES REFINE_IMAGES=$REFINE_IMAGES CAMVID_REFINE_IMAGES=$CAMVID_REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F); this invocation $minutes min on $(nproc) cores, $(cpu_isa))"
+{ $PY bench/python/quality_table.py "$OUT" "$SEEDS" "$CAMVID" "$([[ $PARTS == 1 ]] && echo "$PARTS_D")" "$FASHION"; echo; cat bench/quality_analysis.md; } > "$RESULTS.tmp"
+mv "$RESULTS.tmp" "$RESULTS"
+cat "$RESULTS"

@@ -1,11 +1,13 @@
 """bench/results/quality.md from the JSON files of bench/quality.sh.
-usage: quality_table.py OUT "SEEDS" CAMVID(0|1)"""
+usage: quality_table.py OUT "SEEDS" CAMVID(0|1) ["PARTS_D"] [FASHION(0|1)]"""
 import json
 import os
 import statistics
 import sys
 
 out, seeds, camvid = sys.argv[1], sys.argv[2].split(), sys.argv[3] == "1"
+parts_d = sys.argv[4].split() if len(sys.argv) > 4 else []
+fashion = sys.argv[5] == "1" if len(sys.argv) > 5 else True
 VARIANTS = ["cam", "amr", "amr-improved"]
 
 
@@ -35,6 +37,12 @@ def val_metric(run, key):
     return epochs[-1].get(key + "_compensation", epochs[-1][key])
 
 
+def parts_recall(j):
+    """(part recall, body recall) in % at the best point."""
+    p = j["points"][j["best"]]
+    return 100 * p.get("part_recall", float("nan")), 100 * p.get("body_recall", float("nan"))
+
+
 def mean_std(v, digits=2):
     if len(v) > 1:
         return f"{statistics.mean(v):.{digits}f} ± {statistics.stdev(v):.{digits}f}"
@@ -44,9 +52,17 @@ def mean_std(v, digits=2):
 print("# Quality: CAM vs AMR vs improved AMR (`bash bench/quality.sh`)\n")
 if os.environ.get("RUN_INFO"):
     print(os.environ["RUN_INFO"] + "\n")
-summary = {}
-for ds in ["fashion"] + (["camvid"] if camvid else []):
-    print(f"## {'FashionScenes' if ds == 'fashion' else 'CamVid'} val\n")
+summary, body = {}, {}
+
+
+def title(ds):
+    if ds.startswith("parts_"):
+        return f"PartScenes d={ds[6:]}"
+    return "FashionScenes" if ds == "fashion" else "CamVid"
+
+
+for ds in [f"parts_{d}" for d in parts_d] + (["fashion"] if fashion else []) + (["camvid"] if camvid else []):
+    print(f"## {title(ds)} val\n")
     print("| variant | " + " | ".join(f"seed {s}: mIoU (threshold, xi)" for s in seeds) + " | mean ± std | val F1 / mAP, last epoch (compensation for AMR) |")
     print("|---|" + "---|" * (len(seeds) + 2))
     for v in VARIANTS:
@@ -66,6 +82,27 @@ for ds in ["fashion"] + (["camvid"] if camvid else []):
         print(f"| {v} | " + " | ".join(cells) + f" | {mean_std(vals) if vals else '-'} | "
               f"{mean_std(f1, 3) + ' / ' + mean_std(ap, 3) if f1 else '-'} |")
     print()
+    if ds.startswith("parts_"):
+        print("Part / body recall at each run's best point (share of part / body pixels labelled with their "
+              "object's class; a CAM stuck on the part has body << part):\n")
+        print("| variant | part recall | body recall |\n|---|---|---|")
+        for v in VARIANTS:
+            rec = [parts_recall(j) for j in (load(f"{ds}_{v}_{s}") for s in seeds) if j is not None]
+            body[(ds, v)] = [b for _, b in rec]
+            if rec:
+                print(f"| {v} | {mean_std([p for p, _ in rec], 1)} | {mean_std([b for _, b in rec], 1)} |")
+        print()
+        sweeps = sorted(n[len(ds) + 1:-len(seeds[0]) - 1] for n in (f[:-5] for f in os.listdir(out))
+                        if n.startswith(f"{ds}_amr-improved-") and n.endswith(f"_{seeds[0]}"))
+        if sweeps:
+            print(f"Improved AMR sweeps (seed {seeds[0]}; the default is tau 0.3, area weight 0.05):\n")
+            print("| run | mIoU (threshold, xi) | part / body recall |\n|---|---|---|")
+            for n in ["amr-improved"] + sweeps:
+                j = load(f"{ds}_{n}_{seeds[0]}")
+                if j is not None:
+                    pr, br = parts_recall(j)
+                    print(f"| {n} | {cell(j)} | {pr:.1f} / {br:.1f} |")
+            print()
     s0 = seeds[0]
     for v in ["amr", "amr-improved"]:
         j = load(f"{ds}_{v}_{s0}")
@@ -101,9 +138,28 @@ def mean(k):
     return statistics.mean(summary[k]) if summary.get(k) else float("nan")
 
 
-c, a, i = mean(("fashion", "cam")), mean(("fashion", "amr")), mean(("fashion", "amr-improved"))
-print(f"- FashionScenes AMR >= CAM + 5: {a:.2f} vs {c:.2f} + 5 -> {'met' if a >= c + 5 else 'NOT met'}")
-print(f"- improved AMR >= AMR: {i:.2f} vs {a:.2f} -> {'met' if i >= a else 'NOT met'}")
+def std(k):
+    return statistics.stdev(summary[k]) if len(summary.get(k, [])) > 1 else float("nan")
+
+
+def verdict(ok):
+    return "met" if ok else "NOT met"
+
+
+for d in parts_d:
+    ds = f"parts_{d}"
+    c, a, i = mean((ds, "cam")), mean((ds, "amr")), mean((ds, "amr-improved"))
+    spread = 2 * max(std((ds, "cam")), std((ds, "amr")))
+    print(f"- PartScenes d={d} AMR >= CAM + 3 (means over {len(summary.get((ds, 'amr'), []))} seeds, difference > 2 std): "
+          f"{a:.2f} vs {c:.2f}, difference {a - c:.2f}, 2 std {spread:.2f} -> {verdict(a - c >= 3 and a - c > spread)}")
+    bc = statistics.mean(body[(ds, "cam")]) if body.get((ds, "cam")) else float("nan")
+    ba = statistics.mean(body[(ds, "amr")]) if body.get((ds, "amr")) else float("nan")
+    print(f"- PartScenes d={d} AMR body recall > CAM body recall: {ba:.1f} vs {bc:.1f} -> {verdict(ba > bc)}")
+    print(f"- PartScenes d={d} improved AMR >= AMR: {i:.2f} vs {a:.2f} -> {verdict(i >= a)}")
+if fashion:
+    c, a, i = mean(("fashion", "cam")), mean(("fashion", "amr")), mean(("fashion", "amr-improved"))
+    print(f"- FashionScenes AMR >= CAM + 5: {a:.2f} vs {c:.2f} + 5 -> {verdict(a >= c + 5)}")
+    print(f"- FashionScenes improved AMR >= AMR: {i:.2f} vs {a:.2f} -> {verdict(i >= a)}")
 if camvid:
     cc, ca = mean(("camvid", "cam")), mean(("camvid", "amr"))
     print(f"- CamVid AMR > CAM: {ca:.2f} vs {cc:.2f} -> {'met' if ca > cc else 'NOT met'}")
