@@ -15,6 +15,7 @@
 #   CAMVID_SCALES (0.5,0.75,1.0), SEED (0), OUT (bench/partial_out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 bash scripts/build.sh --target amr_cli >/dev/null
 AMR=./build/amr
 PY=/usr/bin/python3
@@ -76,12 +77,7 @@ if [[ $CAMVID == 1 ]]; then
   diagnose camvid "$R/cam" "$C" --labels-from-masks --scales "$CAMVID_SCALES"
 fi
 
-cpu_isa() {
-  local f
-  for f in avx512_bf16 avx512f avx2; do grep -qw "$f" /proc/cpuinfo && { echo "$f"; return; }; done
-  echo "no AVX2"
-}
-minutes=$(awk -v s="$start" -v e="$(date +%s)" 'BEGIN { printf "%.0f", (e - s) / 60 }')
+minutes=$(minutes_since "$start")
 export RUN_INFO="Run: D_VALUES=\"$D_VALUES\" PARTS_TRAIN=$PT PARTS_VAL=$PV PARTS_PRE_TRAIN=$PPRE FASHION_TRAIN=$FT FASHION_VAL=$FV PRE_TRAIN=$PRE CAM_IMAGES=$CAM_IMAGES CAMVID=$CAMVID CAMVID_CAM_EPOCHS=$CAMVID_CAM_EPOCHS CAMVID_SCALES=$CAMVID_SCALES SEED=$SEED ($(date -u +%F); this invocation $minutes min on $(nproc) cores, $(cpu_isa))"
 names="fashion"
 for d in $D_VALUES; do names="$names parts_$d"; done

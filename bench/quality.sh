@@ -17,11 +17,12 @@
 #   CAM_EPOCHS (2), AMR_EPOCHS (3), CAMVID (1), CAMVID_CAM_EPOCHS (20), CAMVID_AMR_EPOCHS (8),
 #   CAMVID_SCALES (0.5,0.75,1.0), REFINE_IMAGES (100), CAMVID_REFINE_IMAGES (REFINE_IMAGES),
 #   ADV_ITER (27), PARTS (1), PARTS_D ("0.3"), PARTS_TRAIN (2000), PARTS_VAL (200), PARTS_PRE_TRAIN (6000),
-#   PARTS_AMR_EPOCHS (3), TAU_SWEEP ("0 0.1 0.5": improved runs besides its default 0.3),
+#   PARTS_AMR_EPOCHS (3), TAU_SWEEP ("0 0.1 0.5": improved runs besides its default 0.3; "" = none),
 #   AREA_SWEEP ("0.01 0.2": besides its default 0.05), FASHION (1), OUT (bench/quality_out),
 #   RESULTS (bench/results/quality.md; a reduced run can write elsewhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 bash scripts/build.sh --target amr_cli >/dev/null
 AMR=./build/amr
 PY=/usr/bin/python3
@@ -34,7 +35,7 @@ CAMVID_CAM_EPOCHS=${CAMVID_CAM_EPOCHS:-20}; CAMVID_AMR_EPOCHS=${CAMVID_AMR_EPOCH
 REFINE_IMAGES=${REFINE_IMAGES:-100}; ADV_ITER=${ADV_ITER:-27}
 CAMVID=${CAMVID:-1}; FASHION=${FASHION:-1}; PARTS=${PARTS:-1}; PARTS_D=${PARTS_D:-0.3}
 PT=${PARTS_TRAIN:-2000}; PV=${PARTS_VAL:-200}; PPRE=${PARTS_PRE_TRAIN:-6000}; PARTS_AMR_EPOCHS=${PARTS_AMR_EPOCHS:-3}
-TAU_SWEEP=${TAU_SWEEP:-"0 0.1 0.5"}; AREA_SWEEP=${AREA_SWEEP:-"0.01 0.2"}
+TAU_SWEEP=${TAU_SWEEP-"0 0.1 0.5"}; AREA_SWEEP=${AREA_SWEEP-"0.01 0.2"}  # set empty: no sweep
 # CamVid photos are 480x360 and the CamVid recipe trains on them resized to a long side of
 # 240-360 px, so its CAMs are computed at matching scales (4x cheaper than 1.0,0.5,1.5,2.0).
 CAMVID_SCALES=${CAMVID_SCALES:-0.5,0.75,1.0}; CAMVID_REFINE_IMAGES=${CAMVID_REFINE_IMAGES:-$REFINE_IMAGES}
@@ -140,12 +141,7 @@ if [[ $CAMVID == 1 ]]; then
     --scales "$CAMVID_SCALES"
 fi
 
-cpu_isa() {
-  local f
-  for f in avx512_bf16 avx512f avx2; do grep -qw "$f" /proc/cpuinfo && { echo "$f"; return; }; done
-  echo "no AVX2"
-}
-minutes=$(awk -v s="$start" -v e="$(date +%s)" 'BEGIN { printf "%.0f", (e - s) / 60 }')
+minutes=$(minutes_since "$start")
 export RUN_INFO="Run: SEEDS=\"$SEEDS\" PARTS=$PARTS PARTS_D=\"$PARTS_D\" PARTS_TRAIN=$PT PARTS_VAL=$PV PARTS_PRE_TRAIN=$PPRE PARTS_AMR_EPOCHS=$PARTS_AMR_EPOCHS TAU_SWEEP=\"$TAU_SWEEP\" AREA_SWEEP=\"$AREA_SWEEP\" FASHION=$FASHION FASHION_TRAIN=$FT FASHION_VAL=$FV PRE_TRAIN=$PRE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID CAMVID_CAM_EPOCHS=$CAMVID_CAM_EPOCHS CAMVID_AMR_EPOCHS=$CAMVID_AMR_EPOCHS CAMVID_SCALES=$CAMVID_SCALES REFINE_IMAGES=$REFINE_IMAGES CAMVID_REFINE_IMAGES=$CAMVID_REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F); this invocation $minutes min on $(nproc) cores, $(cpu_isa))"
 { $PY bench/python/quality_table.py "$OUT" "$SEEDS" "$CAMVID" "$([[ $PARTS == 1 ]] && echo "$PARTS_D")" "$FASHION"; echo; cat bench/quality_analysis.md; } > "$RESULTS.tmp"
 mv "$RESULTS.tmp" "$RESULTS"

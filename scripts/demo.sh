@@ -8,6 +8,7 @@
 # summary there (bench/results/demo.md is written so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 bash scripts/install-deps.sh
 bash scripts/build.sh --target amr_cli
 AMR=./build/amr
@@ -50,7 +51,7 @@ echo "== 6/6 overlays and report"
 $AMR viz --cams $OUT/cams/amr --data $OUT/data --list cam_val.txt --out $OUT/viz --max-images 16 > /dev/null
 $AMR report --eval CAM=$OUT/cam.json --eval AMR=$OUT/amr.json --eval "AMR improved=$OUT/amr-improved.json" \
   --viz $OUT/viz --title "amr demo: FashionScenes val" --out $OUT/report.html > /dev/null
-minutes=$(awk -v s="$start" -v e="$(date +%s)" 'BEGIN { printf "%.1f", (e - s) / 60 }')
+minutes=$(minutes_since "$start" 1)
 
 # Last epoch's validation F1 / mAP (the compensation branch's for the AMR variants).
 last_epoch() { grep '"type":"epoch"' "$1/log.jsonl" | tail -n 1; }
@@ -75,11 +76,6 @@ echo
 cat $OUT/summary.md
 echo
 echo "report: $(pwd)/$OUT/report.html"
-cpu_isa() {
-  local f
-  for f in avx512_bf16 avx512f avx2; do grep -qw "$f" /proc/cpuinfo && { echo "$f"; return; }; done
-  echo "no AVX2"
-}
 if [[ -n ${DEMO_RESULTS:-} ]]; then
   {
     echo "# README demo (\`DEMO_RESULTS=$DEMO_RESULTS bash scripts/demo.sh\`, $(date -u +%F), $(nproc) cores, $(cpu_isa))"
