@@ -59,13 +59,7 @@ diagnose fashion "$R/cam" "$F"
 for d in $D_VALUES; do
   echo "== PartScenes d=$d" >&2
   P=$OUT/parts_$d; PS=$OUT/parts-single_$d; R=$OUT/runs/parts_$d
-  [[ -f $P/val.txt ]] || $AMR scenes --kind parts --body-signal "$d" --out "$P" --objects 1:2 --size 96 --train "$PT" \
-    --val "$PV" --seed $((200 + SEED)) >/dev/null
-  [[ -f $PS/val.txt ]] || $AMR scenes --kind parts --body-signal "$d" --out "$PS" --objects 1:1 --size 48 \
-    --train "$PPRE" --val 500 --seed $((201 + SEED)) >/dev/null
-  [[ -f $R/pre/model.pt ]] || $AMR train --config configs/parts-pre.yaml --data "$PS" --out "$R/pre" --set seed=$SEED --quiet
-  [[ -f $R/cam/model.pt ]] || $AMR train --config configs/parts-cam.yaml --data "$P" --out "$R/cam" --init "$R/pre" \
-    --set seed=$SEED --quiet
+  parts_cam_stage "$d" "$P" "$PS" "$R" "$SEED" $((200 + SEED))
   diagnose "parts_$d" "$R/cam" "$P"
 done
 

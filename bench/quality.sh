@@ -61,13 +61,7 @@ for s in $SEEDS; do
     for d in $PARTS_D; do
       echo "== PartScenes d=$d seed $s" >&2
       P=$OUT/parts_$d; PS=$OUT/parts-single_$d; R=$OUT/runs/parts_${d}_$s
-      [[ -f $P/val.txt ]] || $AMR scenes --kind parts --body-signal "$d" --out "$P" --objects 1:2 --size 96 --train "$PT" \
-        --val "$PV" --seed 200 >/dev/null
-      [[ -f $PS/val.txt ]] || $AMR scenes --kind parts --body-signal "$d" --out "$PS" --objects 1:1 --size 48 \
-        --train "$PPRE" --val 500 --seed 201 >/dev/null
-      [[ -f $R/pre/model.pt ]] || $AMR train --config configs/parts-pre.yaml --data "$PS" --out "$R/pre" --set seed=$s --quiet
-      [[ -f $R/cam/model.pt ]] || $AMR train --config configs/parts-cam.yaml --data "$P" --out "$R/cam" --init "$R/pre" \
-        --set seed=$s --quiet
+      parts_cam_stage "$d" "$P" "$PS" "$R" "$s" 200
       runs=(amr amr-improved)
       if [[ $s == "${SEEDS%% *}" ]]; then  # sweeps of the improved variant on the first seed
         for t in $TAU_SWEEP; do runs+=("amr-improved:tau=$t"); done
