@@ -213,3 +213,17 @@ TEST(Train, GradientAccumulationMatchesTheFullBatch) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5) << "step " << i + 1;
   EXPECT_NE(a[0], a[3]);  // the weights did move
 }
+
+TEST(Train, PolyScheduleWithLinearWarmup) {
+  at::Tensor w = torch::zeros({1});
+  amr::PolySgd plain({{"g", {w}, 0.1, 0.0}}, 0.9, 0.9, 100);
+  amr::PolySgd warm({{"g", {w}, 0.1, 0.0}}, 0.9, 0.9, 100, 4);
+  for (int64_t step : {0, 1, 2, 3, 4, 50, 99}) {
+    const double poly = 0.1 * std::pow(1.0 - step / 100.0, 0.9);
+    EXPECT_NEAR(plain.lr(0, step), poly, 1e-12) << step;
+    EXPECT_NEAR(warm.lr(0, step), poly * std::min(1.0, (step + 1) / 4.0), 1e-12) << step;
+  }
+  amr::TrainConfig c = tiny_config("/nonexistent", "cam");
+  c.warmup_steps = -1;
+  EXPECT_THROW(c.resolve(), amr::Error);
+}

@@ -69,6 +69,7 @@ const std::vector<std::pair<std::string, Field>>& fields() {
       {"momentum", field(&TrainConfig::momentum)},
       {"weight_decay", field(&TrainConfig::weight_decay)},
       {"poly_power", field(&TrainConfig::poly_power)},
+      {"warmup_steps", field(&TrainConfig::warmup_steps)},
       {"crop", field(&TrainConfig::crop)},
       {"resize_long", array_field(&TrainConfig::resize_long)},
       {"hflip", field(&TrainConfig::hflip)},
@@ -121,6 +122,7 @@ void TrainConfig::resolve() {
   if (accumulate < 1) bad("accumulate", "expected >= 1");
   if (batch % accumulate != 0) bad("accumulate", "must divide batch");
   if (!(lr > 0)) bad("lr", "expected > 0");
+  if (warmup_steps < 0) bad("warmup_steps", "expected >= 0 (0: no warmup)");
   if (crop < 16) bad("crop", "expected >= 16");
   if (resize_long[0] > resize_long[1]) bad("resize_long", "expected [min, max] with min <= max");
   if (workers < 0) bad("workers", "expected >= 0");

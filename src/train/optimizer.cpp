@@ -8,8 +8,13 @@
 
 namespace amr {
 
-PolySgd::PolySgd(std::vector<ParamGroup> groups, double momentum, double poly_power, int64_t max_step)
-    : groups_(std::move(groups)), momentum_(momentum), power_(poly_power), max_step_(std::max<int64_t>(1, max_step)) {
+PolySgd::PolySgd(std::vector<ParamGroup> groups, double momentum, double poly_power, int64_t max_step,
+                 int64_t warmup_steps)
+    : groups_(std::move(groups)),
+      momentum_(momentum),
+      power_(poly_power),
+      max_step_(std::max<int64_t>(1, max_step)),
+      warmup_steps_(std::max<int64_t>(0, warmup_steps)) {
   for (auto& g : groups_) buffers_.emplace_back(g.params.size());
 }
 
@@ -21,7 +26,10 @@ void PolySgd::zero_grad() {
 
 double PolySgd::lr(size_t group, int64_t global_step) const {
   const double frac = std::min(1.0, static_cast<double>(global_step) / static_cast<double>(max_step_));
-  return groups_[group].lr * std::pow(1.0 - frac, power_);
+  const double warmup = global_step < warmup_steps_
+                            ? static_cast<double>(global_step + 1) / static_cast<double>(warmup_steps_)
+                            : 1.0;
+  return groups_[group].lr * std::pow(1.0 - frac, power_) * warmup;
 }
 
 void PolySgd::step(int64_t global_step) {

@@ -316,7 +316,7 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
   if (steps_per_epoch < 1)
     throw Error("--list " + c.list + ": " + std::to_string(ds.ids.size()) + " images make no batch of " + std::to_string(c.batch));
   const int64_t max_step = steps_per_epoch * c.epochs;
-  PolySgd sgd(param_groups(net, c), c.momentum, c.poly_power, max_step);
+  PolySgd sgd(param_groups(net, c), c.momentum, c.poly_power, max_step, c.warmup_steps);
 
   Position pos;
   const std::string last = run + "/last.pt", log_path = run + "/log.jsonl";

@@ -45,6 +45,7 @@ struct TrainConfig {
   double lr_mult_backbone = 1.0, lr_mult_compensation = 10.0;
   double lr_mult_classifier = -1;  // < 0: variant default (cam 10 as IRN, amr 1 as official)
   double momentum = 0.9, weight_decay = 1e-4, poly_power = 0.9;
+  int64_t warmup_steps = 0;  // linear lr ramp over the first steps (0: none, as the official)
   // augmentation
   int64_t crop = 512;
   std::array<int64_t, 2> resize_long{320, 640};

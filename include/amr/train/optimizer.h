@@ -17,10 +17,12 @@ struct ParamGroup {
 
 // SGD with PyTorch's update rule (d = g + wd*p; buf = m*buf + d, buf = d on the first step;
 // p -= lr*buf) and IRN/AMR's poly schedule lr = lr0 * (1 - step/max_step)^power. Its state
-// (momentum buffers) is saved and restored by name for exact resume.
+// (momentum buffers) is saved and restored by name for exact resume. With warmup_steps > 0 the
+// lr is also scaled by (step + 1) / warmup_steps during the first warmup_steps steps.
 class PolySgd {
  public:
-  PolySgd(std::vector<ParamGroup> groups, double momentum, double poly_power, int64_t max_step);
+  PolySgd(std::vector<ParamGroup> groups, double momentum, double poly_power, int64_t max_step,
+          int64_t warmup_steps = 0);
   void zero_grad();
   void step(int64_t global_step);  // uses the lr of `global_step`
   double lr(size_t group, int64_t global_step) const;
@@ -36,7 +38,7 @@ class PolySgd {
   std::vector<ParamGroup> groups_;
   std::vector<std::vector<at::Tensor>> buffers_;
   double momentum_, power_;
-  int64_t max_step_;
+  int64_t max_step_, warmup_steps_;
 };
 
 }  // namespace amr
