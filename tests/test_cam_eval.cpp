@@ -19,7 +19,9 @@
 #include "amr/io/error.h"
 #include "amr/io/npz.h"
 #include "amr/io/png.h"
+#include "amr/io/pth.h"
 #include "amr/io/weights.h"
+#include "amr/model/weight_import.h"
 #include "amr/train/trainer.h"
 #include "test_support.h"
 
@@ -337,17 +339,27 @@ TEST(Cam, WeightsFileWithTauEqualsTheRunOfAnImprovedModel) {
     return m;
   };
   auto from_run = cams(tr.run(), "", "");
+  // model.pt describes its network (tau 0.3 included): --weights rebuilds it with or without
+  // the flag, and a flag that disagrees is an error.
   auto from_weights = cams("", tr.run() + "/model.pt", "0.3");
-  auto without_tau = cams("", tr.run() + "/model.pt", "");
+  auto described = cams("", tr.run() + "/model.pt", "");
+  // The same tensors without the description (as weights from another tool): --tau decides.
+  TempDir bare;
+  amr::write_pth(bare / "bare.pt", amr::read_pth(tr.run() + "/model.pt"));
+  auto bare_with_tau = cams("", bare / "bare.pt", "0.3");
+  auto without_tau = cams("", bare / "bare.pt", "");
   ASSERT_EQ(from_run.size(), 5u);
   double diff_without = 0;
   for (auto& [id, cam] : from_run) {
     EXPECT_TRUE(torch::allclose(cam, from_weights.at(id), 1e-5, 1e-6)) << id;
+    EXPECT_TRUE(torch::equal(cam, described.at(id))) << id;
+    EXPECT_TRUE(torch::allclose(cam, bare_with_tau.at(id), 1e-5, 1e-6)) << id;
     diff_without = std::max(diff_without, (cam - without_tau.at(id)).abs().max().item<double>());
   }
   EXPECT_GT(diff_without, 1e-3) << "tau must reach the AMMs";
   EXPECT_THROW(cams(tr.run(), "", "0.3"), amr::Error);
   EXPECT_THROW(cams("", tr.run() + "/model.pt", "x"), amr::Error);
+  EXPECT_THROW(cams("", tr.run() + "/model.pt", "0.1"), amr::Error);
 }
 
 // erase-test plumbing on a tiny run: CAM files with a known 10x10 peak give the exact peak

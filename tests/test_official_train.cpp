@@ -11,6 +11,7 @@
 #include "amr/io/error.h"
 #include "amr/io/pth.h"
 #include "amr/io/weights.h"
+#include "amr/model/weight_import.h"
 #include "amr/runtime.h"
 #include "amr/train/trainer.h"
 #include "test_support.h"

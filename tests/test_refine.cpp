@@ -13,6 +13,7 @@
 #include "amr/io/npz.h"
 #include "amr/io/pth.h"
 #include "amr/io/weights.h"
+#include "amr/model/weight_import.h"
 #include "amr/runtime.h"
 #include "test_support.h"
 

@@ -5,6 +5,7 @@
 
 #include "amr/io/pth.h"
 #include "amr/io/weights.h"
+#include "amr/model/weight_import.h"
 #include "amr/model/resnet.h"
 #include "test_support.h"
 

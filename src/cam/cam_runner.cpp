@@ -11,9 +11,7 @@
 #include "amr/data/voc.h"
 #include "amr/io/atomic_file.h"
 #include "amr/io/error.h"
-#include "amr/io/npz.h"
-#include "amr/io/weights.h"
-#include "amr/train/trainer.h"
+#include "amr/model/model_file.h"
 
 namespace fs = std::filesystem;
 
@@ -32,20 +30,9 @@ void parse_shard(const std::string& spec, CamRunOptions* opt) {
     throw Error("--shard: expected 0 <= i < n, got '" + spec + "'");
 }
 
-bool valid_cam_file(const std::string& path) {
-  if (!fs::exists(path)) return false;
-  try {
-    NamedArrays a = read_npz(path);
-    at::Tensor keys = npz_get(a, "keys", path), cam = npz_get(a, "cam", path);
-    return cam.dim() == 3 && keys.dim() == 1 && keys.size(0) == cam.size(0);
-  } catch (const Error&) {
-    return false;
-  }
-}
-
 namespace {
 
-GaussianThreshold weights_threshold(const CamRunOptions& opt) {
+GaussianThreshold threshold_flags(const CamRunOptions& opt) {
   double tau = 0.0;
   if (!opt.tau.empty()) {
     size_t used = 0;
@@ -59,37 +46,42 @@ GaussianThreshold weights_threshold(const CamRunOptions& opt) {
   return parse_threshold_mode(tau, opt.tau_mode.empty() ? "relative" : opt.tau_mode);
 }
 
-AmrNet load_model(const CamRunOptions& opt, int64_t num_classes) {
+// A described model is rebuilt as described; flags given anyway must say the same.
+void check_flags_agree(const CamRunOptions& opt, const AmrNetOptions& d, const std::string& source) {
+  auto differ = [&](const std::string& flag, const std::string& given, const std::string& described) {
+    throw Error(flag + " " + given + ": " + source + " was trained with " + described + " (its model description)");
+  };
+  if (!opt.arch.empty() && opt.arch != d.backbone.arch) differ("--arch", opt.arch, d.backbone.arch);
+  if (opt.strides && *opt.strides != d.backbone.strides) differ("--strides", "given", "other strides");
+  if (!opt.tau.empty() || !opt.tau_mode.empty()) {
+    const GaussianThreshold t = threshold_flags(opt);
+    if (t.tau != d.amm.threshold.tau || (!opt.tau_mode.empty() && t.relative != d.amm.threshold.relative))
+      differ("--tau/--tau-mode", opt.tau + " " + opt.tau_mode,
+             "tau " + std::to_string(d.amm.threshold.tau) + (d.amm.threshold.relative ? " relative" : " absolute"));
+  }
+}
+
+AmrNet load_cam_model(const CamRunOptions& opt, int64_t num_classes) {
   if (!opt.run.empty()) {
+    if (!opt.weights.empty()) throw Error("--run and --weights: give one of them");
     if (!opt.tau.empty() || !opt.tau_mode.empty())
-      throw Error("--tau/--tau-mode: only with --weights (--run " + opt.run + " has them in its config.yaml)");
-    return load_run(opt.run, num_classes).net;
+      throw Error("--tau/--tau-mode: only with --weights (--run " + opt.run + " has them in its model description)");
+    AmrNet net = load_run_model(opt.run, num_classes);
+    check_flags_agree(opt, net->options(), "--run " + opt.run);
+    return net;
   }
   if (opt.weights.empty()) throw Error("--run or --weights: one of them is required");
-  NamedTensors w = read_pth(opt.weights);
-  bool dual = false;
-  int64_t classes = 0;
-  for (const auto& [k, v] : w) {
-    if (k.rfind("compensation.", 0) == 0) dual = true;
-    if (k == "classifier.weight") classes = v.size(0);
-  }
-  if (classes == 0) throw Error("--weights " + opt.weights + ": no classifier.weight (not a CAM/AMR model)");
-  if (classes != num_classes)
-    throw Error("--weights " + opt.weights + ": the model has " + std::to_string(classes) + " classes, the data " +
+  ModelFile file = read_model_file(opt.weights);
+  if (file.description) check_flags_agree(opt, *file.description, opt.weights);
+  if (file.num_classes() != num_classes)
+    throw Error("--weights " + opt.weights + ": the model has " + std::to_string(file.num_classes()) + " classes, the data " +
                 std::to_string(num_classes));
-  AmrNetOptions o;
-  o.backbone.arch = opt.arch;
-  o.backbone.strides = opt.strides;
-  o.backbone.bn = BnMode::FixedStats;
-  o.num_classes = classes;
-  o.dual = dual;
-  o.amm.threshold = weights_threshold(opt);
-  if (!dual && o.amm.threshold.tau > 0)
-    throw Error("--tau: " + opt.weights + " is a single-branch CAM model (no AMM to threshold)");
-  AmrNet net(o);
-  load_state_dict(*net, w, /*strict=*/true, opt.weights);
-  net->eval();
-  return net;
+  AmrNetOptions fallback;
+  fallback.backbone.arch = opt.arch.empty() ? "resnet50" : opt.arch;
+  if (opt.strides) fallback.backbone.strides = *opt.strides;
+  fallback.backbone.bn = BnMode::FixedStats;
+  fallback.amm.threshold = threshold_flags(opt);
+  return load_model(file, fallback);
 }
 
 }  // namespace
@@ -101,7 +93,7 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
   d.list = opt.list;
   d.labels_from_masks = opt.labels_from_masks;
   VocDataset ds = open_voc(d);
-  AmrNet net = load_model(opt, ds.num_classes());
+  AmrNet net = load_cam_model(opt, ds.num_classes());
   net->eval();
   // Not under --refine: adversarial climbing amplifies the last-bit changes of folded weights
   // (measured: 5e-4 -> 1.3e-3 max difference to the official loop after 7 steps).
@@ -131,15 +123,7 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
     cv::Mat rgb = next.get();
     if (k + 1 < todo.size()) next = read(k + 1);
     const size_t i = todo[k];
-    ImageCam cam = compute_cam(net, rgb, ds.labels[i], opt.cam);
-    std::vector<int32_t> keys(cam.keys.begin(), cam.keys.end());
-    NamedArrays arrays = {{"keys", torch::tensor(keys, torch::kInt32).view({static_cast<int64_t>(keys.size())})},
-                          {"cam", cam.cam.to(torch::kFloat32)}};
-    if (opt.cam.keep_branches) {
-      if (cam.cam_s.defined()) arrays.emplace_back("cam_s", cam.cam_s.to(torch::kFloat32));
-      if (cam.cam_c.defined()) arrays.emplace_back("cam_c", cam.cam_c.to(torch::kFloat32));
-    }
-    write_npz(opt.out + "/" + ds.ids[i] + ".npz", arrays);
+    write_cam_file(opt.out + "/" + ds.ids[i] + ".npz", compute_cam(net, rgb, ds.labels[i], opt.cam));
     ++summary.written;
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (tty) {

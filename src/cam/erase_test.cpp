@@ -10,9 +10,9 @@
 #include "amr/data/transforms.h"
 #include "amr/data/voc.h"
 #include "amr/io/error.h"
-#include "amr/io/npz.h"
+#include "amr/cam/cam_file.h"
 #include "amr/io/png.h"
-#include "amr/train/trainer.h"
+#include "amr/model/model_file.h"
 
 namespace amr {
 
@@ -46,7 +46,7 @@ EraseTestResult erase_test(const EraseTestOptions& opt) {
   d.require_masks = true;
   d.labels_from_masks = opt.labels_from_masks;
   VocDataset ds = open_voc(d);
-  AmrNet net = load_run(opt.run, ds.num_classes()).net;
+  AmrNet net = load_run_model(opt.run, ds.num_classes());
   net->eval();
   torch::NoGradGuard no_grad;
   EraseTestResult r;
@@ -57,19 +57,17 @@ EraseTestResult erase_test(const EraseTestOptions& opt) {
   };
   for (size_t i = 0; i < ds.ids.size(); ++i) {
     const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
-    NamedArrays a = read_npz(path);
-    const at::Tensor keys = npz_get(a, "keys", path).to(torch::kLong), cam = npz_get(a, "cam", path).to(torch::kFloat32);
+    const CamFile file = read_cam_file(path, ds.num_classes());
     const cv::Mat rgb = read_rgb(ds.image_path(i)), gt = read_label_png(ds.mask_path(i));
-    if (cam.dim() != 3 || cam.size(0) != keys.numel() || cam.size(1) != rgb.rows || cam.size(2) != rgb.cols)
-      throw Error(path + ": cam has shape " + c10::str(cam.sizes()) + ", expected [" + std::to_string(keys.numel()) + ", " +
-                  std::to_string(rgb.rows) + ", " + std::to_string(rgb.cols) + "]");
+    if (file.cam.size(1) != rgb.rows || file.cam.size(2) != rgb.cols)
+      throw Error(path + ": cam has shape " + c10::str(file.cam.sizes()) + ", expected [" + std::to_string(file.keys.size()) +
+                  ", " + std::to_string(rgb.rows) + ", " + std::to_string(rgb.cols) + "]");
     const cv::Scalar mean = cv::mean(rgb);
     const at::Tensor original = scores({rgb})[0];
     SampleRng rng(0, 0, i);
-    for (int64_t j = 0; j < keys.numel(); ++j) {
-      const int64_t k = keys[j].item<int64_t>();
-      if (k < 0 || k >= ds.num_classes()) throw Error(path + ": class index " + std::to_string(k) + " out of range");
-      at::Tensor c = cam[j].contiguous();
+    for (size_t j = 0; j < file.keys.size(); ++j) {
+      const int64_t k = file.keys[j];
+      at::Tensor c = file.cam[static_cast<int64_t>(j)].contiguous();
       const float threshold = static_cast<float>(opt.peak_fraction) * c.max().item<float>();
       cv::Mat peak = cv::Mat(rgb.rows, rgb.cols, CV_32FC1, c.data_ptr<float>()) > threshold;
       // Background: the dataset's background class, or (no background class) every other class.

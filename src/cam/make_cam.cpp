@@ -100,7 +100,10 @@ void finish_cam(ImageCam& result, const at::Tensor& sum_s, const at::Tensor& sum
   switch (opt.branch) {
     case CamBranch::Spotlight: result.cam = ns; break;
     case CamBranch::Compensation: result.cam = nc; break;
-    case CamBranch::Fused: result.cam = dual ? opt.xi * ns + (1.0 - opt.xi) * nc : ns; break;
+    case CamBranch::Fused:
+      result.cam = dual ? fuse_branches(ns, nc, opt.xi) : ns;
+      if (dual) result.xi = opt.xi;
+      break;
   }
   if (opt.keep_branches) {
     result.cam_s = ns;
@@ -111,7 +114,7 @@ void finish_cam(ImageCam& result, const at::Tensor& sum_s, const at::Tensor& sum
 
 ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& labels, const CamOptions& opt) {
   if (opt.scales.empty()) throw Error("--scales: at least one scale");
-  if (opt.xi < 0 || opt.xi > 1) throw Error("--xi: expected a value in [0, 1]");
+  check_xi(opt.xi, "--xi");
   const bool dual = net->options().dual;
   if (!dual && opt.branch == CamBranch::Compensation)
     throw Error("--branch compensation: this run has a single (cam) branch");

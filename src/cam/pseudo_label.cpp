@@ -11,7 +11,7 @@
 #include "amr/eval/segmentation.h"
 #include "amr/io/atomic_file.h"
 #include "amr/io/error.h"
-#include "amr/io/npz.h"
+#include "amr/cam/cam_file.h"
 #include "amr/io/png.h"
 #include "amr/parallel.h"
 
@@ -72,23 +72,6 @@ cv::Mat cam_to_label(const std::vector<int64_t>& keys, const float* cam, int n, 
 
 namespace {
 
-struct CamFile {
-  std::vector<int64_t> keys;
-  at::Tensor cam;
-};
-
-CamFile read_cam(const std::string& path, int64_t num_classes) {
-  NamedArrays a = read_npz(path);
-  at::Tensor keys = npz_get(a, "keys", path).to(torch::kLong);
-  CamFile f;
-  f.keys.assign(keys.data_ptr<int64_t>(), keys.data_ptr<int64_t>() + keys.numel());
-  for (int64_t k : f.keys)
-    if (k < 0 || k >= num_classes) throw Error(path + ": class index " + std::to_string(k) + " out of range");
-  f.cam = npz_get(a, "cam", path).to(torch::kFloat32).contiguous();
-  if (f.cam.dim() != 3 || f.cam.size(0) != keys.numel()) throw Error(path + ": cam does not match its keys");
-  return f;
-}
-
 VocDataset open_for_cams(const std::string& data, const std::string& list, bool need_images) {
   DatasetOptions d;
   d.root = data;
@@ -125,7 +108,7 @@ size_t write_pseudo_labels(const LabelOptions& opt) {
   parallel_for(ds.ids.size(), opt.threads, [&](size_t i, int) {
     c10::InferenceMode g;
     const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
-    CamFile f = read_cam(path, ds.num_classes());
+    CamFile f = read_cam_file(path, ds.num_classes());
     cv::Mat rgb = opt.crf ? read_rgb(ds.image_path(i)) : cv::Mat();
     if (opt.crf && (rgb.rows != f.cam.size(1) || rgb.cols != f.cam.size(2)))
       throw Error(path + ": CAM size differs from image " + ds.image_path(i));
@@ -144,7 +127,7 @@ size_t write_visualizations(const VizOptions& opt) {
   parallel_for(count, opt.threads, [&](size_t i, int) {
     c10::InferenceMode g;
     const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
-    CamFile f = read_cam(path, ds.num_classes());
+    CamFile f = read_cam_file(path, ds.num_classes());
     cv::Mat rgb = read_rgb(ds.image_path(i)), bgr;
     cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
     const int h = bgr.rows, w = bgr.cols;

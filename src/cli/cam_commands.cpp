@@ -20,7 +20,7 @@ void add_cam(CLI::App& app) {
   auto* cmd = app.add_subcommand("cam", "multi-scale CAMs of a trained run: one .npz per image");
   cmd->add_option("--run", o->run, "training run directory");
   cmd->add_option("--weights", o->weights, "or a weights file (e.g. from import-weights)");
-  cmd->add_option("--arch", o->arch, "with --weights: resnet18 | resnet34 | resnet50");
+  cmd->add_option("--arch", o->arch, "with --weights of another tool: resnet18 | resnet34 | resnet50 (default)");
   cmd->add_option("--tau", o->tau, "with --weights: the AMMs' Gaussian threshold (amr-improved: 0.3; default 0)");
   cmd->add_option("--tau-mode", o->tau_mode, "with --weights: relative (default) | absolute");
   cmd->add_option("--data", o->data, "dataset root (VOC layout)")->required();
@@ -63,7 +63,8 @@ void add_cam(CLI::App& app) {
     if (!m["strides"].empty()) {
       auto s = parse_range(m["strides"], "--strides");
       if (s.size() != 4) throw Error("--strides: expected 4 values");
-      for (int i = 0; i < 4; ++i) o->strides[i] = static_cast<int64_t>(s[i]);
+      o->strides = std::array<int64_t, 4>{};
+      for (int i = 0; i < 4; ++i) (*o->strides)[i] = static_cast<int64_t>(s[i]);
     }
     if (!m["branch"].empty()) o->cam.branch = parse_branch(m["branch"]);
     if (!m["classes"].empty()) {

@@ -1,8 +1,9 @@
 #include <chrono>
 #include <iostream>
 
-#include "amr/io/weights.h"
 #include "amr/model/amr_net.h"
+#include "amr/model/model_file.h"
+#include "amr/model/weight_import.h"
 #include "commands.h"
 
 namespace amr::cli {
@@ -30,7 +31,11 @@ void add_import_weights(CLI::App& app) {
     opt.strict = !a->no_strict;
     opt.num_classes = a->num_classes;
     ImportResult r = import_weights(a->from, opt);
-    write_pth(a->out, r.tensors);
+    if (r.model) {
+      write_model_file(a->out, r.tensors, *r.model);
+    } else {
+      write_pth(a->out, r.tensors);  // a bare backbone: --init material, not a model
+    }
     std::cout << "imported " << r.tensors.size() << " tensors from " << a->from << " (" << to_string(r.format) << ", "
               << a->arch << (r.num_classes ? ", " + std::to_string(r.num_classes) + " classes" : std::string())
               << "): " << r.report.summary() << "\nwrote " << a->out << "\n";

@@ -11,7 +11,7 @@
 
 #include "amr/data/voc.h"
 #include "amr/io/error.h"
-#include "amr/io/npz.h"
+#include "amr/cam/cam_file.h"
 #include "amr/io/png.h"
 #include "amr/parallel.h"
 
@@ -188,8 +188,7 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
   std::vector<Combo> combos;
   for (double xi : (opt.xis.empty() ? std::vector<double>{-1.0} : opt.xis))
     for (double t : (ds.has_background ? opt.thresholds : std::vector<double>{0.0})) combos.push_back({xi, t});
-  for (const auto& c : combos)
-    if (c.xi > 1.0) throw Error("--xi-sweep: xi must be in [0, 1]");
+  for (double xi : opt.xis) check_xi(xi, "--xi-sweep");
   if (opt.constant && !opt.xis.empty()) throw Error("--constant: takes no --xi-sweep");
 
   const int workers = worker_count(opt.threads);
@@ -200,28 +199,14 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
   parallel_for(ds.ids.size(), workers, [&](size_t i, int worker) {
     c10::InferenceMode guard;
     const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
-    NamedArrays a = read_npz(path);
-    at::Tensor keys_t = npz_get(a, "keys", path).to(torch::kLong);
+    const CamFile file = read_cam_file(path, ds.num_classes(), /*need_branches=*/!opt.xis.empty());
     cv::Mat gt = read_label_png(ds.mask_path(i)), parts;
     if (has_parts) {
       parts = read_label_png(part_dir + ds.ids[i] + ".png");
       if (parts.size() != gt.size()) throw Error(part_dir + ds.ids[i] + ".png: size differs from mask " + ds.mask_path(i));
     }
-    std::vector<int64_t> keys(keys_t.data_ptr<int64_t>(), keys_t.data_ptr<int64_t>() + keys_t.numel());
-    for (int64_t k : keys)
-      if (k < 0 || k >= ds.num_classes())
-        throw Error(path + ": class index " + std::to_string(k) + " out of range (dataset has " +
-                    std::to_string(ds.num_classes()) + " classes)");
-    at::Tensor cam, cs, cc;
-    if (opt.xis.empty()) {
-      cam = npz_get(a, "cam", path).to(torch::kFloat32).contiguous();
-    } else {
-      cs = npz_get(a, "cam_s", path).to(torch::kFloat32);
-      cc = npz_get(a, "cam_c", path).to(torch::kFloat32);
-      cam = cs;
-    }
-    if (cam.dim() != 3 || cam.size(0) != static_cast<int64_t>(keys.size()))
-      throw Error(path + ": cam has shape " + c10::str(cam.sizes()) + ", expected [" + std::to_string(keys.size()) + ", H, W]");
+    const std::vector<int64_t>& keys = file.keys;
+    at::Tensor cam = file.cam;
     if (opt.constant) cam = torch::ones_like(cam);
     if (cam.size(1) != gt.rows || cam.size(2) != gt.cols)
       throw Error(path + ": CAM is " + std::to_string(cam.size(2)) + "x" + std::to_string(cam.size(1)) + ", mask " +
@@ -230,7 +215,7 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
     for (size_t c = 0; c < combos.size(); ++c) {
       // combos are xi-major: fuse once per xi, not once per threshold.
       if (c == 0 || combos[c].xi != combos[c - 1].xi)
-        m = combos[c].xi < 0 ? cam : (combos[c].xi * cs + (1.0 - combos[c].xi) * cc).contiguous();
+        m = combos[c].xi < 0 ? cam : file.fused(combos[c].xi, path);
       cv::Mat pred = cam_to_prediction(keys, m.data_ptr<float>(), static_cast<int>(keys.size()), gt.rows, gt.cols,
                                        ds.has_background, combos[c].t);
       local[static_cast<size_t>(worker)][c].add(pred, gt);

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <map>
+#include <sstream>
 
 #include "amr/io/atomic_file.h"
 #include "amr/io/error.h"
@@ -122,7 +123,9 @@ class Loader {
 
 size_t element_size(at::ScalarType t) { return c10::elementSize(t); }
 
-NamedTensors read_zip(const std::string& path) {
+bool is_amr_record(const std::string& name) { return name.rfind("amr_", 0) == 0; }
+
+PthContents read_zip(const std::string& path) {
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
@@ -152,7 +155,14 @@ NamedTensors read_zip(const std::string& path) {
     st.data = at::empty({st.numel}, at::TensorOptions().dtype(st.dtype));
     std::memcpy(st.data.data_ptr(), bytes.data(), want);
   }
-  return loader.state_dict(root);
+  PthContents out;
+  out.tensors = loader.state_dict(root);
+  for (const std::string& name : reader->getAllRecords())
+    if (is_amr_record(name)) {
+      std::vector<char> bytes = record(name);
+      out.records[name] = std::string(bytes.begin(), bytes.end());
+    }
+  return out;
 }
 
 NamedTensors read_legacy(const std::string& path, const std::vector<char>& bytes) {
@@ -196,18 +206,50 @@ NamedTensors read_legacy(const std::string& path, const std::vector<char>& bytes
 
 }  // namespace
 
-NamedTensors read_pth(const std::string& path) {
+PthContents read_pth_contents(const std::string& path) {
   std::vector<char> bytes = read_file_bytes(path, "checkpoint");
   if (bytes.size() < 4) throw Error(path + ": not a PyTorch checkpoint (file too short)");
   if (std::memcmp(bytes.data(), "PK\x03\x04", 4) == 0) return read_zip(path);
-  return read_legacy(path, bytes);
+  return PthContents{read_legacy(path, bytes), {}};
 }
 
-void write_pth(const std::string& path, const NamedTensors& tensors) {
+NamedTensors read_pth(const std::string& path) { return read_pth_contents(path).tensors; }
+
+namespace {
+
+// torch::pickle_save's archive with `records` added (copied record by record; the writer adds
+// the version record itself).
+std::vector<char> with_records(const std::vector<char>& archive, const PthRecords& records) {
+  std::istringstream in(std::string(archive.begin(), archive.end()));
+  caffe2::serialize::PyTorchStreamReader reader(&in);
+  std::vector<char> out;
+  {
+    caffe2::serialize::PyTorchStreamWriter writer([&out](const void* data, size_t n) {
+      out.insert(out.end(), static_cast<const char*>(data), static_cast<const char*>(data) + n);
+      return n;
+    });
+    writer.setMinVersion(reader.version());
+    for (const std::string& name : reader.getAllRecords()) {
+      if (name == "version" || name == ".data/version") continue;
+      auto [ptr, size] = reader.getRecord(name);
+      writer.writeRecord(name, ptr.get(), size);
+    }
+    for (const auto& [name, text] : records) {
+      if (!is_amr_record(name)) throw Error("write_pth: record name '" + name + "' must start with amr_");
+      writer.writeRecord(name, text.data(), text.size());
+    }
+    writer.writeEndOfFile();
+  }
+  return out;
+}
+
+}  // namespace
+
+void write_pth(const std::string& path, const NamedTensors& tensors, const PthRecords& records) {
   c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
   for (const auto& [name, t] : tensors) dict.insert(name, t.detach().contiguous().cpu());
   std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
-  write_bytes_atomically(path, bytes);
+  write_bytes_atomically(path, records.empty() ? bytes : with_records(bytes, records));
 }
 
 }  // namespace amr

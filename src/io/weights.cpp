@@ -3,8 +3,6 @@
 #include <map>
 
 #include "amr/io/error.h"
-#include "amr/model/amr_net.h"
-#include "amr/model/resnet.h"
 
 namespace amr {
 
@@ -56,90 +54,6 @@ LoadReport load_state_dict(torch::nn::Module& module, const NamedTensors& tensor
     if (it != targets.end()) it->second.copy_(src);
   }
   return report;
-}
-
-WeightFormat parse_weight_format(const std::string& s) {
-  if (s == "auto") return WeightFormat::Auto;
-  if (s == "torchvision") return WeightFormat::TorchVision;
-  if (s == "amr-official") return WeightFormat::AmrOfficial;
-  if (s == "irn-cam") return WeightFormat::IrnCam;
-  throw Error("--format: expected auto, torchvision, amr-official or irn-cam, got '" + s + "'");
-}
-
-std::string to_string(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::Auto: return "auto";
-    case WeightFormat::TorchVision: return "torchvision";
-    case WeightFormat::AmrOfficial: return "amr-official";
-    case WeightFormat::IrnCam: return "irn-cam";
-  }
-  return "?";
-}
-
-namespace {
-
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
-
-bool has_key_prefix(const NamedTensors& t, const std::string& prefix) {
-  for (auto& kv : t)
-    if (starts_with(kv.first, prefix)) return true;
-  return false;
-}
-
-WeightFormat detect(const NamedTensors& t, const std::string& path) {
-  if (has_key_prefix(t, "resnet50_2.")) return WeightFormat::AmrOfficial;
-  if (has_key_prefix(t, "resnet50.")) return WeightFormat::IrnCam;
-  if (has_key_prefix(t, "conv1.") && has_key_prefix(t, "layer1.")) return WeightFormat::TorchVision;
-  throw Error(path + ": cannot tell the checkpoint's layout from its keys (pass --format)");
-}
-
-// Official AMR / IRN keys -> AmrNet keys; the duplicate Sequential views are dropped.
-NamedTensors rename_official(const NamedTensors& in) {
-  NamedTensors out;
-  for (const auto& [k, v] : in) {
-    if (starts_with(k, "resnet50_2.")) out.emplace_back("compensation." + k.substr(11), v);
-    else if (starts_with(k, "resnet50.")) out.emplace_back("spotlight." + k.substr(9), v);
-    else if (k == "classifier.weight" || k == "classifier2.weight") out.emplace_back(k, v);
-    else if (starts_with(k, "stage") || starts_with(k, "backbone") || starts_with(k, "newly_added")) continue;
-    else out.emplace_back(k, v);  // reported as unexpected by the strict check
-  }
-  return out;
-}
-
-int64_t classes_of(const NamedTensors& t, const std::string& path) {
-  for (auto& [k, v] : t)
-    if (k == "classifier.weight") return v.size(0);
-  throw Error(path + ": no classifier.weight in the checkpoint");
-}
-
-}  // namespace
-
-ImportResult import_weights(const std::string& path, const ImportOptions& opt) {
-  ResNetOptions backbone;
-  backbone.arch = opt.arch;
-  validate(backbone);
-  NamedTensors raw = read_pth(path);
-  ImportResult r;
-  r.format = opt.format == WeightFormat::Auto ? detect(raw, path) : opt.format;
-  if (r.format == WeightFormat::TorchVision) {
-    for (auto& [k, v] : raw)
-      if (!starts_with(k, "fc.")) r.tensors.emplace_back(k, v);
-    ResNet model(backbone);
-    r.report = load_state_dict(*model, r.tensors, opt.strict, path);
-    return r;
-  }
-  r.tensors = rename_official(raw);
-  r.num_classes = classes_of(r.tensors, path);
-  if (opt.num_classes > 0 && opt.num_classes != r.num_classes)
-    throw Error(path + ": classifier has " + std::to_string(r.num_classes) + " classes, --num-classes says " +
-                std::to_string(opt.num_classes));
-  AmrNetOptions net;
-  net.backbone = backbone;
-  net.num_classes = r.num_classes;
-  net.dual = r.format == WeightFormat::AmrOfficial;
-  AmrNet model(net);
-  r.report = load_state_dict(*model, r.tensors, opt.strict, path);
-  return r;
 }
 
 }  // namespace amr

@@ -19,6 +19,7 @@
 #include "amr/io/atomic_file.h"
 #include "amr/io/error.h"
 #include "amr/io/weights.h"
+#include "amr/model/model_file.h"
 #include "amr/model/losses.h"
 #include "amr/runtime.h"
 #include "amr/train/optimizer.h"
@@ -404,10 +405,10 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
                   << "\n";
     }
     log << ej.dump() << "\n" << std::flush;
-    write_pth(run + "/epoch_" + std::to_string(epoch + 1) + ".pt", state_dict(*net));
+    save_model(run + "/epoch_" + std::to_string(epoch + 1) + ".pt", net);
     save_checkpoint(last, net, sgd, pos);
   }
-  write_pth(run + "/model.pt", state_dict(*net));
+  save_model(run + "/model.pt", net);
   summary.steps = pos.step;
   summary.finished = true;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
@@ -417,26 +418,14 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
 
 LoadedRun load_run(const std::string& run_dir, int64_t num_classes_or_0) {
   const std::string cfg_path = run_dir + "/config.yaml";
-  const std::string weights = run_dir + "/model.pt";
   if (!fs::is_directory(run_dir)) throw Error("--run " + run_dir + ": not a directory");
   if (!fs::exists(cfg_path)) throw Error("--run " + run_dir + ": no config.yaml (not a run directory)");
-  if (!fs::exists(weights)) throw Error("--run " + run_dir + ": no model.pt (training not finished?)");
   std::ifstream in(cfg_path);
   std::stringstream ss;
   ss << in.rdbuf();
   LoadedRun r;
   r.config = config_from_yaml_text(ss.str(), cfg_path);
-  NamedTensors tensors = read_pth(weights);
-  int64_t classes = 0;
-  for (const auto& [k, v] : tensors)
-    if (k == "classifier.weight") classes = v.size(0);
-  if (classes == 0) throw Error(weights + ": no classifier.weight");
-  if (num_classes_or_0 > 0 && num_classes_or_0 != classes)
-    throw Error("--run " + run_dir + ": the model has " + std::to_string(classes) + " classes, the data " +
-                std::to_string(num_classes_or_0));
-  r.net = AmrNet(net_options(r.config, classes));
-  load_state_dict(*r.net, tensors, /*strict=*/true, weights);
-  r.net->eval();
+  r.net = load_run_model(run_dir, num_classes_or_0);
   return r;
 }
 

@@ -1,20 +1,22 @@
 #pragma once
 #include <array>
+#include <optional>
 #include <string>
 
+#include "amr/cam/cam_file.h"
 #include "amr/cam/make_cam.h"
 
 namespace amr {
 
 struct CamRunOptions {
   std::string run;      // a training run directory (config.yaml + model.pt)
-  std::string weights;  // or a weights file (e.g. from import-weights) with...
-  std::string arch = "resnet50";
-  std::array<int64_t, 4> strides{2, 2, 2, 1};
-  // With --weights: the compensation AMMs' Gaussian threshold (an amr-improved model was
-  // trained with tau 0.3, relative). A run's config.yaml has its own: giving them with --run
-  // is an error.
-  std::string tau, tau_mode;  // empty = not given (tau 0, relative)
+  std::string weights;  // or a model file (amr writes its description into it)
+  // Only for --weights files without a model description (converted from the official code or
+  // IRN): the network's arch (empty: resnet50), strides (none: 2,2,2,1) and the compensation
+  // AMMs' Gaussian threshold (empty: tau 0, relative). Given with a described model: an error.
+  std::string arch;
+  std::optional<std::array<int64_t, 4>> strides;
+  std::string tau, tau_mode;
   std::string data, list, out;
   bool labels_from_masks = false;
   CamOptions cam;
@@ -35,8 +37,5 @@ CamRunSummary run_cam(const CamRunOptions& opt);
 
 // Parses "i/n" into shard index/count; throws naming --shard.
 void parse_shard(const std::string& spec, CamRunOptions* opt);
-
-// True when `path` is a complete CAM file (it parses and has keys and cam).
-bool valid_cam_file(const std::string& path);
 
 }  // namespace amr

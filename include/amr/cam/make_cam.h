@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 #include <opencv2/core/mat.hpp>
 
+#include "amr/cam/cam_file.h"
 #include "amr/cam/refine.h"
 #include "amr/model/amr_net.h"
 
@@ -26,11 +27,8 @@ struct CamOptions {
   AdvCamOptions adv;
 };
 
-struct ImageCam {
-  std::vector<int64_t> keys;  // foreground class indices
-  at::Tensor cam;             // float [n, H, W] in [0, 1]
-  at::Tensor cam_s, cam_c;    // per branch, with keep_branches (cam_c undefined for one branch)
-};
+// keys, cam in [0, 1], and with keep_branches cam_s / cam_c; xi set when cam is a fusion.
+using ImageCam = CamFile;
 
 // IRN make_cam for both AMR branches: per scale (image + mirror as one batch), ReLU CAM summed
 // with the un-mirrored mirror CAM, upsampled (bilinear, align_corners false) to the image size

@@ -5,12 +5,13 @@
 #include <ATen/core/Tensor.h>
 #include <opencv2/core/mat.hpp>
 
+#include "amr/cam/cam_file.h"
 #include "amr/model/amr_net.h"
 
 namespace amr {
 
 struct CamOptions;
-struct ImageCam;
+using ImageCam = CamFile;
 
 // CAM refinement by gradients (`amr cam --refine`):
 //  gradcam  Grad-CAM of the last stage of each branch (Selvaraju et al. 2017), with the

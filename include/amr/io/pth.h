@@ -1,4 +1,5 @@
 #pragma once
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,8 +16,18 @@ using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 // name -> tensor, or a dict holding one under "state_dict" or "model". Order is preserved.
 NamedTensors read_pth(const std::string& path);
 
-// Writes name -> tensor as a zip-format file that Python's torch.load reads as a dict.
-// Written atomically.
-void write_pth(const std::string& path, const NamedTensors& tensors);
+// Named text records stored in the zip beside the tensors (e.g. the model description);
+// torch.load ignores them. Names start with "amr_".
+using PthRecords = std::map<std::string, std::string>;
+
+struct PthContents {
+  NamedTensors tensors;
+  PthRecords records;  // empty for legacy files and files written without records
+};
+PthContents read_pth_contents(const std::string& path);
+
+// Writes name -> tensor as a zip-format file that Python's torch.load reads as a dict, plus
+// `records`. Written atomically.
+void write_pth(const std::string& path, const NamedTensors& tensors, const PthRecords& records = {});
 
 }  // namespace amr

@@ -1,0 +1,88 @@
+#include "amr/cam/cam_file.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "amr/io/error.h"
+#include "amr/io/npz.h"
+
+namespace amr {
+
+void check_xi(double xi, const std::string& flag) {
+  if (!(xi >= 0.0 && xi <= 1.0)) throw Error(flag + ": expected xi in [0, 1], got " + std::to_string(xi));
+}
+
+at::Tensor fuse_branches(const at::Tensor& cam_s, const at::Tensor& cam_c, double xi) {
+  check_xi(xi, "xi");
+  if (cam_s.sizes() != cam_c.sizes())
+    throw Error("xi fusion: branch CAMs of shapes " + c10::str(cam_s.sizes()) + " and " + c10::str(cam_c.sizes()));
+  return xi * cam_s + (1.0 - xi) * cam_c;
+}
+
+at::Tensor CamFile::fused(double x, const std::string& what) const {
+  if (!has_branches()) throw Error(what + ": no cam_s/cam_c (write the CAMs with amr cam --save-branches)");
+  return fuse_branches(cam_s, cam_c, x).contiguous();
+}
+
+void write_cam_file(const std::string& path, const CamFile& f) {
+  std::vector<int32_t> keys(f.keys.begin(), f.keys.end());
+  NamedArrays arrays = {{"keys", torch::tensor(keys, torch::kInt32).view({static_cast<int64_t>(keys.size())})},
+                        {"cam", f.cam.to(torch::kFloat32)}};
+  if (f.cam_s.defined()) arrays.emplace_back("cam_s", f.cam_s.to(torch::kFloat32));
+  if (f.cam_c.defined()) arrays.emplace_back("cam_c", f.cam_c.to(torch::kFloat32));
+  if (f.xi) arrays.emplace_back("xi", torch::tensor({*f.xi}, torch::kFloat64));
+  write_npz(path, arrays);
+}
+
+CamFile read_cam_file(const std::string& path, int64_t num_classes, bool need_branches) {
+  const NamedArrays a = read_npz(path);
+  auto optional = [&](const std::string& key) {
+    for (const auto& [k, v] : a)
+      if (k == key) return v;
+    return at::Tensor();
+  };
+  CamFile f;
+  const at::Tensor keys = npz_get(a, "keys", path).to(torch::kLong).contiguous();
+  if (keys.dim() != 1) throw Error(path + ": keys must be 1-D, got shape " + c10::str(keys.sizes()));
+  f.keys.assign(keys.data_ptr<int64_t>(), keys.data_ptr<int64_t>() + keys.numel());
+  for (int64_t k : f.keys)
+    if (k < 0 || (num_classes > 0 && k >= num_classes))
+      throw Error(path + ": class index " + std::to_string(k) + " out of range (dataset has " +
+                  std::to_string(num_classes) + " classes)");
+  auto check_map = [&](at::Tensor t, const std::string& name) {
+    if (!t.defined()) return t;
+    t = t.to(torch::kFloat32).contiguous();
+    if (t.dim() != 3 || t.size(0) != keys.numel())
+      throw Error(path + ": " + name + " has shape " + c10::str(t.sizes()) + ", expected [" + std::to_string(keys.numel()) +
+                  ", H, W]");
+    if (!torch::isfinite(t).all().item<bool>()) throw Error(path + ": " + name + " has NaN or infinite values");
+    return t;
+  };
+  f.cam = check_map(npz_get(a, "cam", path), "cam");
+  f.cam_s = check_map(optional("cam_s"), "cam_s");
+  f.cam_c = check_map(optional("cam_c"), "cam_c");
+  for (const at::Tensor* t : {&f.cam_s, &f.cam_c})
+    if (t->defined() && t->sizes() != f.cam.sizes())
+      throw Error(path + ": branch CAM of shape " + c10::str(t->sizes()) + " differs from cam " + c10::str(f.cam.sizes()));
+  if (need_branches && !f.has_branches())
+    throw Error(path + ": no cam_s/cam_c (write the CAMs with amr cam --save-branches)");
+  if (at::Tensor xi = optional("xi"); xi.defined()) {
+    if (xi.numel() != 1) throw Error(path + ": xi must hold one value");
+    f.xi = xi.to(torch::kFloat64).item<double>();
+    check_xi(*f.xi, path + ": xi");
+  }
+  return f;
+}
+
+bool valid_cam_file(const std::string& path) {
+  if (!std::filesystem::exists(path)) return false;
+  try {
+    read_cam_file(path, 0);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace amr
