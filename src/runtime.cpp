@@ -9,6 +9,8 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
+#include "amr/io/error.h"
+
 namespace amr {
 
 int available_cores() {
@@ -17,7 +19,18 @@ int available_cores() {
   return 1;
 }
 
-void configure_runtime(int threads) {
+Device parse_device(const std::string& s) {
+  if (s == "cpu") return Device::Cpu;
+  if (s == "cuda") {
+    if (!at::hasCUDA()) throw Error("--device cuda: this LibTorch build or machine has no CUDA device");
+    return Device::Cuda;
+  }
+  throw Error("--device: expected cpu or cuda, got '" + s + "'");
+}
+
+std::string to_string(Device d) { return d == Device::Cuda ? "cuda" : "cpu"; }
+
+Runtime configure_runtime(int threads, Device device) {
   static bool malloc_tuned = false;
   if (!malloc_tuned && !(std::getenv("AMR_MALLOC_TUNING") && std::string(std::getenv("AMR_MALLOC_TUNING")) == "0")) {
     // 1 GiB: activations of a ResNet-50 step stay in the heap between steps.
@@ -25,8 +38,12 @@ void configure_runtime(int threads) {
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
     malloc_tuned = true;
   }
-  at::set_num_threads(threads > 0 ? threads : available_cores());
+  Runtime rt;
+  rt.threads = threads > 0 ? threads : available_cores();
+  rt.device = device;
+  at::set_num_threads(rt.threads);
   at::globalContext().setFlushDenormal(true);
+  return rt;
 }
 
 }  // namespace amr

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "amr/data/voc.h"
 #include "amr/io/atomic_file.h"
@@ -84,6 +86,56 @@ AmrNet load_cam_model(const CamRunOptions& opt, int64_t num_classes) {
   return load_model(file, fallback);
 }
 
+// Everything that decides the CAM values: the model (its description) and the CAM options.
+// Shards and --resume of one job write the same settings; CAMs of other settings in --out are
+// refused rather than mixed.
+nlohmann::json cam_settings(const CamRunOptions& opt, AmrNet& net) {
+  const CamOptions& c = opt.cam;
+  nlohmann::json j = {
+      {"model", opt.run.empty() ? opt.weights : opt.run + "/model.pt"},
+      {"model_description", nlohmann::json::parse(describe(net->options()))},
+      {"scales", c.scales},
+      {"flip", c.flip},
+      {"branch", to_string(c.branch)},
+      {"classes", c.predicted_classes ? "predicted" : "labels"},
+      {"precision", c.bf16 ? "bf16" : "fp32"},
+      {"refine", to_string(c.refine)},
+      {"save_branches", c.keep_branches},
+      {"labels_from_masks", opt.labels_from_masks},
+  };
+  if (net->options().dual && c.branch == CamBranch::Fused) j["xi"] = c.xi;
+  if (c.predicted_classes) j["score_threshold"] = c.score_threshold;
+  if (c.refine == Refine::AdvCam)
+    j["advcam"] = {{"iterations", c.adv.iterations},
+                   {"step", c.adv.step},
+                   {"ad_coeff", c.adv.ad_coeff},
+                   {"score_threshold", c.adv.score_threshold},
+                   {"half_scale_index", c.adv.half_scale_index}};
+  return j;
+}
+
+void record_settings(const CamRunOptions& opt, const nlohmann::json& settings) {
+  const std::string path = opt.out + "/cam_settings.json";
+  if (fs::exists(path)) {
+    std::ifstream in(path);
+    nlohmann::json old;
+    try {
+      old = nlohmann::json::parse(in);
+    } catch (const std::exception&) {
+      throw Error(path + ": not valid JSON (remove it, or use another --out)");
+    }
+    auto without_path = [](nlohmann::json j) {  // the same model moved elsewhere is the same model
+      j.erase("model");
+      return j;
+    };
+    if (without_path(old) == without_path(settings)) return;
+    throw Error("--out " + opt.out + ": holds CAMs made with other settings (" + path +
+                "); use another --out or remove it");
+  }
+  const std::string text = settings.dump(1) + "\n";
+  write_bytes_atomically(path, std::vector<char>(text.begin(), text.end()));
+}
+
 }  // namespace
 
 CamRunSummary run_cam(const CamRunOptions& opt) {
@@ -102,6 +154,7 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
     if (net->compensation) net->compensation->fold_batchnorm();
   }
   ensure_dir(opt.out, "--out");
+  record_settings(opt, cam_settings(opt, net));
 
   std::vector<size_t> todo;
   CamRunSummary summary;

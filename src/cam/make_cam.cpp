@@ -1,5 +1,7 @@
 #include "amr/cam/make_cam.h"
 
+#include <sstream>
+
 #include <torch/torch.h>
 
 #include <ATen/autocast_mode.h>
@@ -16,6 +18,35 @@ CamBranch parse_branch(const std::string& s) {
   if (s == "compensation") return CamBranch::Compensation;
   if (s == "fused") return CamBranch::Fused;
   throw Error("--branch: expected spotlight, compensation or fused, got '" + s + "'");
+}
+
+std::string to_string(CamBranch b) {
+  switch (b) {
+    case CamBranch::Spotlight: return "spotlight";
+    case CamBranch::Compensation: return "compensation";
+    case CamBranch::Fused: return "fused";
+  }
+  return "?";
+}
+
+std::vector<double> parse_scales(const std::string& s) {
+  std::vector<double> scales;
+  std::stringstream ss(s);
+  std::string tok;
+  while (std::getline(ss, tok, ',')) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(tok, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != tok.size()) throw Error("--scales: expected a comma list of numbers, got '" + s + "'");
+    if (!(v >= 0.1 && v <= 4.0)) throw Error("--scales: each scale must be in [0.1, 4], got " + tok);
+    scales.push_back(v);
+  }
+  if (scales.empty()) throw Error("--scales: at least one scale (e.g. 1.0,0.5,1.5,2.0)");
+  return scales;
 }
 
 int64_t output_stride(const AmrNetOptions& opt) {

@@ -15,6 +15,15 @@ Refine parse_refine(const std::string& s) {
   throw Error("--refine: expected none, gradcam or advcam, got '" + s + "'");
 }
 
+std::string to_string(Refine r) {
+  switch (r) {
+    case Refine::None: return "none";
+    case Refine::GradCam: return "gradcam";
+    case Refine::AdvCam: return "advcam";
+  }
+  return "?";
+}
+
 int advcam_steps(const AdvCamOptions& opt, int scale_index) {
   if (scale_index != opt.half_scale_index) return opt.iterations;
   if (opt.iterations > 10) return opt.iterations / 2;

@@ -14,27 +14,48 @@
 
 namespace amr::cli {
 
+// Flags whose value is parsed into a typed field when CLI11 reads it (errors name the flag).
+template <typename F>
+void add_parsed(CLI::App* cmd, const std::string& flag, const std::string& help, F parse) {
+  cmd->add_option_function<std::string>(flag, parse, help);
+}
+
 void add_cam(CLI::App& app) {
   auto o = std::make_shared<CamRunOptions>();
-  auto a = std::make_shared<std::map<std::string, std::string>>();
   auto* cmd = app.add_subcommand("cam", "multi-scale CAMs of a trained run: one .npz per image");
   cmd->add_option("--run", o->run, "training run directory");
-  cmd->add_option("--weights", o->weights, "or a weights file (e.g. from import-weights)");
+  cmd->add_option("--weights", o->weights, "or a model file (amr's carry their model description)");
   cmd->add_option("--arch", o->arch, "with --weights of another tool: resnet18 | resnet34 | resnet50 (default)");
-  cmd->add_option("--tau", o->tau, "with --weights: the AMMs' Gaussian threshold (amr-improved: 0.3; default 0)");
-  cmd->add_option("--tau-mode", o->tau_mode, "with --weights: relative (default) | absolute");
+  cmd->add_option("--tau", o->tau, "with --weights of another tool: the AMMs' Gaussian threshold (amr-improved: 0.3; default 0)");
+  cmd->add_option("--tau-mode", o->tau_mode, "with --weights of another tool: relative (default) | absolute");
   cmd->add_option("--data", o->data, "dataset root (VOC layout)")->required();
   cmd->add_option("--list", o->list, "ids to process (file, or name under --data)")->required();
   cmd->add_option("--out", o->out, "output directory of <id>.npz")->required();
-  cmd->add_option("--scales", (*a)["scales"], "comma list of scales (default 1.0,0.5,1.5,2.0)");
-  cmd->add_option("--strides", (*a)["strides"], "with --weights: strides of conv1,layer2,layer3,layer4 (default 2,2,2,1)");
+  add_parsed(cmd, "--scales", "comma list of scales (default 1.0,0.5,1.5,2.0)",
+             [o](const std::string& v) { o->cam.scales = parse_scales(v); });
+  add_parsed(cmd, "--strides", "with --weights of another tool: strides of conv1,layer2,layer3,layer4 (default 2,2,2,1)",
+             [o](const std::string& v) {
+               auto s = parse_range(v, "--strides");
+               if (s.size() != 4) throw Error("--strides: expected 4 values");
+               o->strides = std::array<int64_t, 4>{};
+               for (int i = 0; i < 4; ++i) (*o->strides)[i] = static_cast<int64_t>(s[i]);
+             });
   cmd->add_option("--xi", o->cam.xi, "fusion weight: xi*spotlight + (1-xi)*compensation")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--branch", (*a)["branch"], "spotlight | compensation | fused (default)");
-  cmd->add_option("--classes", (*a)["classes"], "labels (default: ground-truth image labels) | predicted");
+  add_parsed(cmd, "--branch", "spotlight | compensation | fused (default)",
+             [o](const std::string& v) { o->cam.branch = parse_branch(v); });
+  add_parsed(cmd, "--classes", "labels (default: ground-truth image labels) | predicted", [o](const std::string& v) {
+    if (v != "predicted" && v != "labels") throw Error("--classes: expected labels or predicted, got '" + v + "'");
+    o->cam.predicted_classes = v == "predicted";
+  });
   cmd->add_option("--score-threshold", o->cam.score_threshold, "with --classes predicted: sigmoid score")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--precision", (*a)["precision"], "fp32 (default) | bf16 (autocast; fast only on CPUs with AVX512-BF16/AMX)");
-  cmd->add_option("--refine", (*a)["refine"], "none (default) | gradcam | advcam (adversarial climbing)");
+  add_parsed(cmd, "--precision", "fp32 (default) | bf16 (autocast; fast only on CPUs with AVX512-BF16/AMX)",
+             [o](const std::string& v) {
+               if (v != "fp32" && v != "bf16") throw Error("--precision: expected fp32 or bf16, got '" + v + "'");
+               o->cam.bf16 = v == "bf16";
+             });
+  add_parsed(cmd, "--refine", "none (default) | gradcam | advcam (adversarial climbing)",
+             [o](const std::string& v) { o->cam.refine = parse_refine(v); });
   cmd->add_option("--adv-iterations", o->cam.adv.iterations, "advcam: climbing steps K")->check(CLI::PositiveNumber);
   cmd->add_option("--adv-step", o->cam.adv.step, "advcam: step size")->check(CLI::PositiveNumber);
   cmd->add_option("--adv-coeff", o->cam.adv.ad_coeff, "advcam: weight of the region restriction")
@@ -45,42 +66,16 @@ void add_cam(CLI::App& app) {
                   "advcam: list position of the scale that climbs K/2 steps (official: 1; -1: none)")
       ->check(CLI::Range(-1, 64));
   cmd->add_flag("--save-branches", o->cam.keep_branches, "also store cam_s and cam_c (for --xi-sweep)");
-  auto no_flip = std::make_shared<bool>(false);
-  cmd->add_flag("--no-flip", *no_flip, "no mirrored pass");
+  cmd->add_flag_function("--no-flip", [o](int64_t) { o->cam.flip = false; }, "no mirrored pass");
   cmd->add_flag("--labels-from-masks", o->labels_from_masks, "image labels from the masks");
-  cmd->add_option("--shard", (*a)["shard"], "i/n: process every n-th id from i");
+  add_parsed(cmd, "--shard", "i/n: process every n-th id from i", [o](const std::string& v) { parse_shard(v, o.get()); });
   cmd->add_flag("--resume", o->resume, "skip ids whose .npz exists and is valid");
-  auto no_fold = std::make_shared<bool>(false);
-  cmd->add_flag("--no-fold-bn", *no_fold, "keep BatchNorm layers separate (default: folded into the convolutions)");
+  cmd->add_flag_function("--no-fold-bn", [o](int64_t) { o->fold_batchnorm = false; },
+                         "keep BatchNorm layers separate (default: folded into the convolutions)");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
   add_threads(cmd);
-  on_run(cmd, [o, a, no_flip, no_fold] {
-    if (*no_fold) o->fold_batchnorm = false;
-    auto& m = *a;
-    if (!m["scales"].empty()) o->cam.scales = parse_range(m["scales"], "--scales");
-    for (double s : o->cam.scales)
-      if (!(s > 0 && s <= 4)) throw Error("--scales: each scale must be in (0, 4]");
-    if (!m["strides"].empty()) {
-      auto s = parse_range(m["strides"], "--strides");
-      if (s.size() != 4) throw Error("--strides: expected 4 values");
-      o->strides = std::array<int64_t, 4>{};
-      for (int i = 0; i < 4; ++i) (*o->strides)[i] = static_cast<int64_t>(s[i]);
-    }
-    if (!m["branch"].empty()) o->cam.branch = parse_branch(m["branch"]);
-    if (!m["classes"].empty()) {
-      if (m["classes"] != "predicted" && m["classes"] != "labels")
-        throw Error("--classes: expected labels or predicted, got '" + m["classes"] + "'");
-      o->cam.predicted_classes = m["classes"] == "predicted";
-    }
-    if (!m["refine"].empty()) o->cam.refine = parse_refine(m["refine"]);
-    if (!m["precision"].empty()) {
-      if (m["precision"] != "fp32" && m["precision"] != "bf16")
-        throw Error("--precision: expected fp32 or bf16, got '" + m["precision"] + "'");
-      o->cam.bf16 = m["precision"] == "bf16";
-      if (o->cam.bf16 && o->cam.refine != Refine::None) throw Error("--precision bf16: plain CAMs only (not with --refine)");
-    }
-    if (*no_flip) o->cam.flip = false;
-    if (!m["shard"].empty()) parse_shard(m["shard"], o.get());
+  on_run(cmd, [o](const Runtime&) {
+    if (o->cam.bf16 && o->cam.refine != Refine::None) throw Error("--precision bf16: plain CAMs only (not with --refine)");
     CamRunSummary s = run_cam(*o);
     std::cout << "wrote " << s.written << " CAMs to " << o->out << " (" << s.skipped << " already done, shard of "
               << s.in_shard << "), " << (s.written ? s.seconds / static_cast<double>(s.written) : 0.0) << " s/image\n";
@@ -89,8 +84,9 @@ void add_cam(CLI::App& app) {
 
 void add_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
-  auto a = std::make_shared<std::map<std::string, std::string>>();
   auto bg = std::make_shared<double>(0.2);
+  auto json = std::make_shared<std::string>();
+  auto sweep = std::make_shared<std::vector<double>>();
   auto* cmd = app.add_subcommand("eval", "mIoU of CAMs (or pseudo-label PNGs) against ground-truth masks");
   auto* cams = cmd->add_option("--cams", o->cams, "directory of <id>.npz from amr cam");
   auto* labels = cmd->add_option("--labels", o->labels, "or a directory of <id>.png from amr label (255 counts as wrong)");
@@ -98,25 +94,25 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--data", o->data, "dataset root with SegmentationClass[Aug]/")->required();
   cmd->add_option("--list", o->list, "ids to evaluate")->required();
   cmd->add_option("--bg-threshold", *bg, "background threshold")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--sweep", (*a)["sweep"], "background thresholds START:STOP:STEP (e.g. 0.05:0.60:0.05)");
-  cmd->add_option("--xi-sweep", (*a)["xi"], "fusion weights START:STOP:STEP (needs CAMs from --save-branches)");
-  cmd->add_option("--json", (*a)["json"], "write every metric to this JSON file");
+  add_parsed(cmd, "--sweep", "background thresholds START:STOP:STEP (e.g. 0.05:0.60:0.05)",
+             [sweep](const std::string& v) { *sweep = parse_range(v, "--sweep"); });
+  add_parsed(cmd, "--xi-sweep", "fusion weights START:STOP:STEP (needs CAMs from --save-branches)",
+             [o](const std::string& v) { o->xis = parse_range(v, "--xi-sweep"); });
+  cmd->add_option("--json", *json, "write every metric to this JSON file");
   cmd->add_flag("--constant", o->constant, "baseline: every CAM replaced by a constant map (the image's first class everywhere)");
   add_threads(cmd);
-  on_run(cmd, [o, a, bg] {
-    auto& m = *a;
-    o->thresholds = m["sweep"].empty() ? std::vector<double>{*bg} : parse_range(m["sweep"], "--sweep");
-    if (!m["xi"].empty()) o->xis = parse_range(m["xi"], "--xi-sweep");
-    o->threads = threads();
+  on_run(cmd, [o, bg, json, sweep](const Runtime& rt) {
     if (o->cams.empty() && o->labels.empty()) throw Error("--cams or --labels: one is required");
-    if (!o->labels.empty() && (!m["sweep"].empty() || !m["xi"].empty()))
+    if (!o->labels.empty() && (!sweep->empty() || !o->xis.empty()))
       throw Error("--labels: --sweep/--xi-sweep apply to CAMs only");
+    o->thresholds = sweep->empty() ? std::vector<double>{*bg} : *sweep;
+    o->threads = rt.threads;
     EvalResult r = o->labels.empty() ? evaluate_cams(*o) : evaluate_labels(*o);
     std::cout << markdown_report(r);
-    if (!m["json"].empty()) {
+    if (!json->empty()) {
       const std::string text = to_json(r).dump(1) + "\n";
-      write_bytes_atomically(m["json"], std::vector<char>(text.begin(), text.end()));
-      std::cout << "\nwrote " << m["json"] << "\n";
+      write_bytes_atomically(*json, std::vector<char>(text.begin(), text.end()));
+      std::cout << "\nwrote " << *json << "\n";
     }
   });
 }
@@ -145,8 +141,8 @@ void add_label(CLI::App& app) {
   cmd->add_option("--bg", o->bg, "...background at or below this, 255 (unsure) between")->check(CLI::Range(0.0, 1.0));
   add_crf_options(cmd, *o);
   add_threads(cmd);
-  on_run(cmd, [o] {
-    o->threads = threads();
+  on_run(cmd, [o](const Runtime& rt) {
+    o->threads = rt.threads;
     std::cout << "wrote " << write_pseudo_labels(*o) << " pseudo-labels to " << o->out << "\n";
   });
 }
@@ -164,7 +160,7 @@ void add_erase_test(CLI::App& app) {
   cmd->add_flag("--labels-from-masks", o->labels_from_masks, "image labels from the masks");
   cmd->add_option("--json", *json, "write the result to this JSON file");
   add_threads(cmd);
-  on_run(cmd, [o, json] {
+  on_run(cmd, [o, json](const Runtime& rt) {
     const EraseTestResult r = erase_test(*o);
     std::cout << markdown_report(r);
     if (!json->empty()) {
@@ -184,8 +180,8 @@ void add_viz(CLI::App& app) {
   cmd->add_option("--bg-threshold", o->bg_threshold, "background threshold of the pseudo-label")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--max-images", o->max_images, "only the first N ids")->check(CLI::NonNegativeNumber);
   add_threads(cmd);
-  on_run(cmd, [o] {
-    o->threads = threads();
+  on_run(cmd, [o](const Runtime& rt) {
+    o->threads = rt.threads;
     std::cout << "wrote " << write_visualizations(*o) << " visualizations to " << o->out << "\n";
   });
 }
@@ -204,7 +200,7 @@ void add_report(CLI::App& app) {
   cmd->add_option("--max-images", o->max_images, "overlays to embed")->check(CLI::NonNegativeNumber);
   cmd->add_option("--title", o->title, "page title");
   cmd->add_option("--out", o->out, "output .html")->required();
-  on_run(cmd, [o, evals] {
+  on_run(cmd, [o, evals](const Runtime& rt) {
     for (const auto& e : *evals) {
       const auto eq = e.find('=');
       if (eq == std::string::npos) o->evals.emplace_back(std::filesystem::path(e).stem().string(), e);

@@ -1,6 +1,8 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include "amr/runtime.h"
+
 // Each subcommand registers its flags and a callback that calls the library.
 namespace amr::cli {
 
@@ -17,8 +19,9 @@ void add_report(CLI::App& app);
 
 // --threads, shared by every subcommand.
 void add_threads(CLI::App* app);
-int threads();
-// Sets the subcommand's action: run-time set-up (threads, malloc, denormals), then `fn`.
-void on_run(CLI::App* cmd, std::function<void()> fn);
+int threads_flag();  // as given (0: not given, all cores)
+// Sets the subcommand's action: the run-time set-up (threads, malloc, denormals) made once,
+// then `fn` with the resulting Runtime.
+void on_run(CLI::App* cmd, std::function<void(const Runtime&)> fn);
 
 }  // namespace amr::cli

@@ -12,12 +12,9 @@ int g_threads = 0;
 void add_threads(CLI::App* app) {
   app->add_option("--threads", g_threads, "intra-op threads (0 = all available cores)")->check(CLI::NonNegativeNumber);
 }
-int threads() { return g_threads; }
-void on_run(CLI::App* cmd, std::function<void()> fn) {
-  cmd->callback([fn = std::move(fn)] {
-    configure_runtime(g_threads);
-    fn();
-  });
+int threads_flag() { return g_threads; }
+void on_run(CLI::App* cmd, std::function<void(const Runtime&)> fn) {
+  cmd->callback([fn = std::move(fn)] { fn(configure_runtime(g_threads)); });
 }
 }  // namespace amr::cli
 

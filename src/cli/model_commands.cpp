@@ -24,7 +24,7 @@ void add_import_weights(CLI::App& app) {
   cmd->add_option("--num-classes", a->num_classes, "expected classifier classes (checked; 0 = take the file's)")
       ->check(CLI::NonNegativeNumber);
   add_threads(cmd);
-  on_run(cmd, [a] {
+  on_run(cmd, [a](const Runtime& rt) {
     ImportOptions opt;
     opt.arch = a->arch;
     opt.format = parse_weight_format(a->format);
@@ -55,7 +55,7 @@ void add_forward(CLI::App& app) {
   cmd->add_option("--num-classes", a->classes, "foreground classes")->check(CLI::PositiveNumber);
   cmd->add_option("--tau", a->tau, "Gaussian threshold (relative)")->check(CLI::Range(0.0, 1.0));
   add_threads(cmd);
-  on_run(cmd, [a] {
+  on_run(cmd, [a](const Runtime& rt) {
     AmrNetOptions opt;
     opt.backbone.arch = a->arch;
     opt.backbone.bn = BnMode::Train;
@@ -72,7 +72,7 @@ void add_forward(CLI::App& app) {
       out = net->forward(image);
     }
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::cout << "AMR " << a->arch << " on a random " << a->size << "x" << a->size << " image (" << at::get_num_threads()
+    std::cout << "AMR " << a->arch << " on a random " << a->size << "x" << a->size << " image (" << rt.threads
               << " threads, " << ms << " ms)\n"
               << "  spotlight logits " << out.logits_s.sizes() << ", CAM " << out.cam_s.sizes() << "\n"
               << "  compensation logits " << out.logits_c.sizes() << ", CAM " << out.cam_c.sizes() << "\n";

@@ -34,11 +34,11 @@ void add_scenes(CLI::App& app) {
   cmd->add_option("--classes", *classes,
                   "classes to draw from, comma list (default: all; parts: disc,triangle,cross,square,star,bar)");
   add_threads(cmd);
-  on_run(cmd, [o, objects, classes, scale] {
+  on_run(cmd, [o, objects, classes, scale](const Runtime& rt) {
     parse_objects(*objects, o.get());
     if (!scale->empty()) parse_object_scale(*scale, o.get());
     if (!classes->empty()) o->classes = parse_scene_classes(*classes, o->kind);
-    o->threads = threads();
+    o->threads = rt.threads;
     generate_scenes(*o);
     std::cout << "wrote " << o->train << " train + " << o->val << " val " << (o->kind == "parts" ? "PartScenes" : "scenes")
               << " (" << o->size << "x" << o->size << ", "
@@ -82,7 +82,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--stop-after-steps", a->stop_after, "stop after N optimizer steps, checkpointed (resumable)");
   cmd->add_flag("--quiet", a->quiet, "no progress output");
   add_threads(cmd);
-  on_run(cmd, [a] {
+  on_run(cmd, [a](const Runtime& rt) {
     std::vector<std::string> set;
     auto put = [&](const std::string& k, const std::string& v) { set.push_back(k + "=" + v); };
     if (!a->data.empty()) put("data", a->data);
@@ -102,7 +102,7 @@ void add_train(CLI::App& app) {
     }
     if (a->workers >= 0) put("workers", std::to_string(a->workers));
     if (a->labels_from_masks) put("labels_from_masks", "true");
-    if (threads() > 0) put("threads", std::to_string(threads()));
+    if (threads_flag() > 0) put("threads", std::to_string(threads_flag()));
     set.insert(set.end(), a->set.begin(), a->set.end());
     std::string base = a->config;
     if (a->resume) {

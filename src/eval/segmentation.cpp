@@ -173,7 +173,7 @@ EvalResult evaluate_labels(const EvalOptions& opt) {
   EvalResult r;
   r.images = ds.ids.size();
   r.has_background = ds.has_background;
-  r.points.push_back({0.0, -1.0, segmentation_metrics(total, names)});
+  r.points.push_back({0.0, -1.0, segmentation_metrics(total, names), {}});
   return r;
 }
 

@@ -179,6 +179,7 @@ std::string to_yaml(const TrainConfig& c) {
   YAML::Emitter e;
   e << YAML::BeginMap;
   for (auto& [k, f] : fields()) {
+    if (k == "threads") continue;  // run-time, not a property of the run: --resume uses this machine's
     e << YAML::Key << k << YAML::Value;
     f.write(c, e);
   }

@@ -13,6 +13,9 @@ namespace amr {
 
 enum class CamBranch { Spotlight, Compensation, Fused };
 CamBranch parse_branch(const std::string& s);  // throws naming --branch
+std::string to_string(CamBranch b);
+// "1.0,0.5,1.5,2.0": at least one scale, each in [0.1, 4] (smaller ones leave no CAM cell).
+std::vector<double> parse_scales(const std::string& s);
 
 struct CamOptions {
   std::vector<double> scales{1.0, 0.5, 1.5, 2.0};

@@ -23,6 +23,7 @@ using ImageCam = CamFile;
 //           max A; the Grad-CAMs A of every step summed.
 enum class Refine { None, GradCam, AdvCam };
 Refine parse_refine(const std::string& s);  // throws naming --refine
+std::string to_string(Refine r);
 
 struct AdvCamOptions {
   int iterations = 27;           // K

@@ -4,6 +4,7 @@
 #include "amr/model/amr_net.h"
 #include "amr/model/losses.h"
 #include "amr/train/config.h"
+#include "amr/train/model_init.h"
 #include "amr/train/optimizer.h"
 
 namespace amr {
@@ -22,17 +23,11 @@ struct TrainSummary {
   bool finished = false;  // all epochs done (model.pt written)
 };
 
-// `amr train`: trains the cam / amr / amr-improved variant, writing RUN/config.yaml,
-// RUN/log.jsonl, RUN/last.pt (resumable), RUN/epoch_<n>.pt and RUN/model.pt (final weights).
+// `amr train`: trains the cam / amr / amr-improved variant into a RunDir (config.yaml,
+// log.jsonl, last.pt (resumable), epoch_<n>.pt, model.pt). The loop reads as the algorithm:
+// batch -> forward_backward -> optimizer step -> log; per epoch validation and checkpoints.
 TrainSummary train(TrainConfig config, const TrainOptions& opt);
 
-// The network a resolved config describes, for `num_classes` foreground classes.
-AmrNetOptions net_options(const TrainConfig& c, int64_t num_classes);
-
-// Initial weights from the config's init / spotlight_from / copy_cam_to_both / init_from. The
-// official recipe (QUIRKS.md 9): spotlight + classifier from a cam run, the compensation
-// backbone from pretrained weights, its AMMs and classifier2 fresh (PyTorch's default init).
-void initialize_weights(AmrNet& net, const TrainConfig& c);
 
 // The optimizer groups of the official recipe: spotlight backbone (lr x lr_mult_backbone),
 // compensation backbone (x lr_mult_compensation), classifiers (x lr_mult_classifier); frozen

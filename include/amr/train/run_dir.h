@@ -1,0 +1,46 @@
+#pragma once
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "amr/model/amr_net.h"
+#include "amr/train/config.h"
+#include "amr/train/optimizer.h"
+
+namespace amr {
+
+// Where a run stands: epochs done, samples of the current epoch consumed, optimizer steps.
+struct Position {
+  int64_t epoch = 0, samples = 0, step = 0;
+};
+
+// A training run's directory and every file in it; the one place that writes them (and so the
+// one place that will decide which process writes when training runs on several):
+//   config.yaml   the resolved config (run-time settings such as threads left out)
+//   log.jsonl     one JSON object per step and per epoch
+//   last.pt       model + optimizer + position + RNG: what --resume continues from
+//   epoch_<n>.pt  the model after epoch n; model.pt the final one (both carry the model description)
+class RunDir {
+ public:
+  // Creates the directory (throws naming --out); `resume` requires last.pt.
+  RunDir(std::string path, bool resume);
+  const std::string& path() const { return path_; }
+  std::string last_checkpoint() const { return path_ + "/last.pt"; }
+
+  void write_config(const TrainConfig& c) const;
+  // A fresh run empties log.jsonl; a resumed one keeps the lines up to `resumed_step`.
+  void open_log(bool resume, int64_t resumed_step);
+  void log(const nlohmann::json& line);
+
+  void save_checkpoint(AmrNet& net, const PolySgd& opt, const Position& pos) const;
+  Position load_checkpoint(AmrNet& net, PolySgd& opt) const;
+  void save_epoch(AmrNet& net, int64_t epoch) const;
+  void save_final(AmrNet& net) const;
+
+ private:
+  std::string path_;
+  std::ofstream log_;
+};
+
+}  // namespace amr

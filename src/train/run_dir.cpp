@@ -1,0 +1,120 @@
+#include "amr/train/run_dir.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "amr/io/atomic_file.h"
+#include "amr/io/error.h"
+#include "amr/io/pth.h"
+#include "amr/io/weights.h"
+#include "amr/model/model_file.h"
+
+namespace fs = std::filesystem;
+
+namespace amr {
+namespace {
+
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+
+NamedTensors prefixed(const NamedTensors& t, const std::string& prefix) {
+  NamedTensors out;
+  for (const auto& [k, v] : t) out.emplace_back(prefix + k, v);
+  return out;
+}
+
+void write_checkpoint(const std::string& path, AmrNet& net, const PolySgd& opt, const Position& pos) {
+  NamedTensors all = prefixed(state_dict(*net), "model.");
+  for (auto& kv : prefixed(opt.state(), "optim.")) all.push_back(kv);
+  all.emplace_back("meta.epoch", torch::tensor(pos.epoch, torch::kInt64));
+  all.emplace_back("meta.samples", torch::tensor(pos.samples, torch::kInt64));
+  all.emplace_back("meta.step", torch::tensor(pos.step, torch::kInt64));
+  auto gen = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    all.emplace_back("meta.torch_rng", gen.get_state());
+  }
+  write_pth(path, all);
+}
+
+Position read_checkpoint(const std::string& path, AmrNet& net, PolySgd& opt) {
+  NamedTensors all = read_pth(path);
+  NamedTensors model, optim;
+  Position pos;
+  for (const auto& [k, v] : all) {
+    if (starts_with(k, "model.")) model.emplace_back(k.substr(6), v);
+    else if (starts_with(k, "optim.")) optim.emplace_back(k.substr(6), v);
+    else if (k == "meta.epoch") pos.epoch = v.item<int64_t>();
+    else if (k == "meta.samples") pos.samples = v.item<int64_t>();
+    else if (k == "meta.step") pos.step = v.item<int64_t>();
+    else if (k == "meta.torch_rng") {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(v);
+    }
+  }
+  load_state_dict(*net, model, /*strict=*/true, path);
+  opt.load_state(optim, path);
+  return pos;
+}
+
+// Keeps the log lines of steps <= `step` (a resumed run rewrites what came after).
+void truncate_log(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.value("step", int64_t(0)) > step) continue;
+    } catch (const std::exception&) {
+      continue;  // a line cut by the interruption
+    }
+    kept += line + "\n";
+  }
+  in.close();
+  write_bytes_atomically(path, std::vector<char>(kept.begin(), kept.end()));
+}
+
+}  // namespace
+
+RunDir::RunDir(std::string path, bool resume) : path_(std::move(path)) {
+  if (path_.empty()) throw Error("--out: required (the run directory)");
+  if (resume && !fs::exists(last_checkpoint())) throw Error("--resume: no " + last_checkpoint() + " to resume from");
+  ensure_dir(path_, "--out");
+}
+
+void RunDir::write_config(const TrainConfig& c) const {
+  const std::string yaml = to_yaml(c);
+  write_bytes_atomically(path_ + "/config.yaml", std::vector<char>(yaml.begin(), yaml.end()));
+}
+
+void RunDir::open_log(bool resume, int64_t resumed_step) {
+  const std::string log_path = path_ + "/log.jsonl";
+  if (resume) {
+    truncate_log(log_path, resumed_step);
+  } else {
+    std::error_code ec;
+    fs::remove(log_path, ec);
+  }
+  log_.open(log_path, std::ios::app);
+  if (!log_) throw Error("--out " + path_ + ": cannot write log.jsonl");
+}
+
+void RunDir::log(const nlohmann::json& line) { log_ << line.dump() << "\n" << std::flush; }
+
+void RunDir::save_checkpoint(AmrNet& net, const PolySgd& opt, const Position& pos) const {
+  write_checkpoint(last_checkpoint(), net, opt, pos);
+}
+
+Position RunDir::load_checkpoint(AmrNet& net, PolySgd& opt) const { return read_checkpoint(last_checkpoint(), net, opt); }
+
+void RunDir::save_epoch(AmrNet& net, int64_t epoch) const {
+  save_model(path_ + "/epoch_" + std::to_string(epoch) + ".pt", net);
+}
+
+void RunDir::save_final(AmrNet& net) const { save_model(path_ + "/model.pt", net); }
+
+}  // namespace amr
