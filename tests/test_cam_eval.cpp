@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "amr/cam/cam_file.h"
 #include "amr/cam/cam_runner.h"
+#include "amr/model/model_file.h"
 #include "amr/cam/erase_test.h"
 #include "amr/cam/pseudo_label.h"
 #include "amr/data/scenes.h"
@@ -480,4 +482,61 @@ TEST(Eval, LabelPngsAgainstMasksHandComputed) {
   auto bad = amr::test::run_cli("eval --labels " + (dir / "labels") + " --data " + (dir / "data") + " --list val.txt --sweep 0.1:0.2:0.1");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.output.find("--labels"), std::string::npos) << bad.output;
+}
+
+// xi at values other than 0.5, where swapping xi and 1 - xi shows: hand-made branches, the CAM
+// computation, and eval --xi-sweep against the same fusion written out by hand.
+TEST(Cam, XiOtherThanHalfWeighsTheSpotlight) {
+  amr::CamFile f;
+  f.keys = {0};
+  f.cam_s = torch::ones({1, 2, 3});
+  f.cam_c = torch::zeros({1, 2, 3});
+  f.cam = f.cam_s;
+  EXPECT_TRUE(torch::allclose(f.fused(0.2, "f"), torch::full({1, 2, 3}, 0.2)));
+  EXPECT_TRUE(torch::allclose(f.fused(0.9, "f"), torch::full({1, 2, 3}, 0.9)));
+  EXPECT_THROW(f.fused(1.5, "f"), amr::Error);
+  EXPECT_THROW(f.fused(std::nan(""), "f"), amr::Error);
+
+  TinyRun tr;
+  amr::AmrNet net = amr::load_run_model(tr.run(), 10);
+  cv::Mat rgb = amr::read_rgb(tr.data() + "/JPEGImages/val_000000.jpg");
+  amr::VocDataset ds = amr::open_voc([&] {
+    amr::DatasetOptions d;
+    d.root = tr.data();
+    d.list = "val.txt";
+    return d;
+  }());
+  amr::CamOptions o;
+  o.xi = 0.2;
+  o.keep_branches = true;
+  amr::ImageCam c = amr::compute_cam(net, rgb, ds.labels[0], o);
+  ASSERT_GT((c.cam_s - c.cam_c).abs().max().item<double>(), 1e-3) << "branches must differ for this test";
+  EXPECT_TRUE(torch::allclose(c.cam, 0.2 * c.cam_s + 0.8 * c.cam_c, 1e-6, 1e-6));
+  ASSERT_TRUE(c.xi.has_value());
+  EXPECT_EQ(*c.xi, 0.2);
+
+  RandomCase rc(true, 3, 6);
+  TempDir fused_dir;
+  for (int i = 0; i < 6; ++i) {
+    const std::string id = "im" + std::to_string(i);
+    amr::CamFile g = amr::read_cam_file(rc.cams() + "/" + id + ".npz", 3);
+    g.cam_s = g.cam;
+    g.cam_c = torch::rand(g.cam.sizes());  // a different compensation map
+    amr::write_cam_file(rc.cams() + "/" + id + ".npz", g);
+    amr::CamFile h = g;
+    h.cam = 0.2 * g.cam_s + 0.8 * g.cam_c;
+    h.cam_s = h.cam_c = at::Tensor();
+    amr::write_cam_file(fused_dir / (id + ".npz"), h);
+  }
+  amr::EvalOptions sweep = eval_opts(rc.cams(), rc.root(), "val.txt");
+  sweep.thresholds = {0.3};
+  sweep.xis = {0.2, 0.8};
+  amr::EvalResult swept = amr::evaluate_cams(sweep);
+  amr::EvalOptions by_hand = eval_opts(fused_dir.path(), rc.root(), "val.txt");
+  by_hand.thresholds = {0.3};
+  amr::EvalResult reference = amr::evaluate_cams(by_hand);
+  ASSERT_EQ(swept.points.size(), 2u);
+  EXPECT_EQ(swept.points[0].xi, 0.2);
+  EXPECT_DOUBLE_EQ(swept.points[0].metrics.miou, reference.points[0].metrics.miou);
+  EXPECT_NE(swept.points[1].metrics.miou, reference.points[0].metrics.miou);
 }

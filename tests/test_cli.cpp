@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
+#include "amr/train/config.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -100,4 +102,52 @@ TEST(Cli, FlagErrorsAreOneLine) {
   expect_clean_failure("train --data x", "--out", out);
   expect_clean_failure("eval --cams a --data b --list c --bg-threshold 7", "--bg-threshold", out);
   expect_clean_failure("frobnicate", "frobnicate", out);
+}
+
+// Every flag of `amr train` lands in RUN/config.yaml, exactly (lr 1e-7 included), and the
+// run-time --threads does not (a resumed run uses the current machine's).
+TEST(Cli, TrainFlagsRoundTripToConfigYaml) {
+  TempDir d;
+  auto r = run_cli("scenes --out " + d / "data" + " --train 8 --val 4 --size 48 --seed 1 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string common = " --data " + d / "data" +
+                             " --set arch=resnet18 --set crop=48 --set 'resize_long=[40, 56]' --set 'strides=[2, 2, 1, 1]'"
+                             " --set bn=train --threads 1 --quiet";
+  r = run_cli("train --out " + d / "cam" + " --variant cam --epochs 1 --batch 4" + common);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto config = [&](const std::string& run) {
+    std::ifstream in(run + "/config.yaml");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    EXPECT_EQ(ss.str().find("threads"), std::string::npos) << "threads is run-time, not a property of the run";
+    return amr::config_from_yaml_text(ss.str(), run);
+  };
+  r = run_cli("train --out " + d / "amr" + " --variant amr-improved --list train.txt --val-list val.txt --init " + d / "cam" +
+              " --spotlight-from " + d / "cam" + " --epochs 3 --batch 2 --lr 1e-7 --workers 1 --labels-from-masks" +
+              " --stop-after-steps 1" + common);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  amr::TrainConfig c = config(d / "amr");
+  EXPECT_EQ(c.data, d / "data");
+  EXPECT_EQ(c.list, "train.txt");
+  EXPECT_EQ(c.val_list, "val.txt");
+  EXPECT_EQ(c.variant, "amr-improved");
+  EXPECT_EQ(c.init, d / "cam");
+  EXPECT_EQ(c.spotlight_from, d / "cam");
+  EXPECT_EQ(c.epochs, 3);
+  EXPECT_EQ(c.batch, 2);
+  EXPECT_EQ(c.lr, 1e-7);
+  EXPECT_EQ(c.workers, 1);
+  EXPECT_TRUE(c.labels_from_masks);
+  EXPECT_EQ(c.arch, "resnet18");
+  EXPECT_EQ(c.crop, 48);
+  EXPECT_EQ(c.tau, 0.3);  // the variant's default, resolved
+
+  r = run_cli("train --out " + d / "both" + " --variant amr --copy-cam-to-both " + d / "cam" + " --stop-after-steps 1" +
+              " --batch 4" + common);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(config(d / "both").copy_cam_to_both, d / "cam");
+  r = run_cli("train --out " + d / "again" + " --variant cam --init-from " + d / "cam" + " --stop-after-steps 1 --batch 4" +
+              common);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(config(d / "again").init_from, d / "cam");
 }

@@ -227,3 +227,35 @@ TEST(Train, PolyScheduleWithLinearWarmup) {
   c.warmup_steps = -1;
   EXPECT_THROW(c.resolve(), amr::Error);
 }
+
+// tau given in a YAML file or by --set reaches the compensation AMMs (an observable output
+// difference against tau 0), and the resolved config says so.
+TEST(Train, TauFromYamlAndSetReachesTheAmm) {
+  TempDir dir;
+  const std::string yaml = dir / "c.yaml";
+  std::ofstream(yaml) << "variant: amr\narch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\ntau: 0.4\n";
+  amr::TrainConfig from_yaml = amr::load_train_config(yaml, {"data=x"});
+  amr::TrainConfig from_set =
+      amr::load_train_config("", {"data=x", "variant=amr", "arch=resnet18", "strides=[2, 2, 1, 1]", "bn=train", "tau=0.4"});
+  amr::TrainConfig plain = amr::load_train_config("", {"data=x", "variant=amr", "arch=resnet18", "strides=[2, 2, 1, 1]", "bn=train"});
+  torch::manual_seed(0);
+  const at::Tensor x = torch::randn({2, 3, 48, 48});
+  auto compensation_cam = [&](amr::TrainConfig c) {
+    c.resolve();
+    torch::manual_seed(3);
+    amr::AmrNet net(amr::net_options(c, 5));
+    net->eval();
+    torch::NoGradGuard no_grad;
+    return std::make_pair(net->options().amm.threshold.tau, net->forward(x).cam_c);
+  };
+  auto [tau_yaml, cam_yaml] = compensation_cam(from_yaml);
+  auto [tau_set, cam_set] = compensation_cam(from_set);
+  auto [tau_plain, cam_plain] = compensation_cam(plain);
+  EXPECT_EQ(tau_yaml, 0.4);
+  EXPECT_EQ(tau_set, 0.4);
+  EXPECT_EQ(tau_plain, 0.0);
+  EXPECT_TRUE(torch::equal(cam_yaml, cam_set));
+  EXPECT_GT((cam_yaml - cam_plain).abs().max().item<double>(), 1e-4);
+  from_yaml.resolve();
+  EXPECT_NE(amr::to_yaml(from_yaml).find("tau: 0.4"), std::string::npos);
+}
