@@ -8,6 +8,9 @@
 #include <sstream>
 
 #include "amr/io/error.h"
+#include "amr/model/amm.h"
+#include "amr/model/amr_net.h"
+#include "amr/model/batchnorm.h"
 
 namespace amr {
 namespace {
@@ -22,6 +25,19 @@ template <typename T>
 Field field(T TrainConfig::*member) {
   return {[member](TrainConfig& c, const YAML::Node& n) { c.*member = n.as<T>(); },
           [member](const TrainConfig& c, YAML::Emitter& e) { e << c.*member; }};
+}
+
+// An optional value: YAML null / absent = unset (the variant's default).
+template <typename T>
+Field optional_field(std::optional<T> TrainConfig::*member) {
+  return {[member](TrainConfig& c, const YAML::Node& n) {
+            if (n.IsNull()) (c.*member).reset();
+            else c.*member = n.as<T>();
+          },
+          [member](const TrainConfig& c, YAML::Emitter& e) {
+            if (c.*member) e << *(c.*member);
+            else e << YAML::Null;
+          }};
 }
 
 template <typename T, size_t N>
@@ -54,10 +70,10 @@ const std::vector<std::pair<std::string, Field>>& fields() {
       {"spotlight_from", field(&TrainConfig::spotlight_from)},
       {"copy_cam_to_both", field(&TrainConfig::copy_cam_to_both)},
       {"init_from", field(&TrainConfig::init_from)},
-      {"tau", field(&TrainConfig::tau)},
+      {"tau", optional_field(&TrainConfig::tau)},
       {"tau_mode", field(&TrainConfig::tau_mode)},
       {"cps_weight", field(&TrainConfig::cps_weight)},
-      {"area_weight", field(&TrainConfig::area_weight)},
+      {"area_weight", optional_field(&TrainConfig::area_weight)},
       {"official_flip_pair", field(&TrainConfig::official_flip_pair)},
       {"epochs", field(&TrainConfig::epochs)},
       {"batch", field(&TrainConfig::batch)},
@@ -65,7 +81,7 @@ const std::vector<std::pair<std::string, Field>>& fields() {
       {"lr", field(&TrainConfig::lr)},
       {"lr_mult_backbone", field(&TrainConfig::lr_mult_backbone)},
       {"lr_mult_compensation", field(&TrainConfig::lr_mult_compensation)},
-      {"lr_mult_classifier", field(&TrainConfig::lr_mult_classifier)},
+      {"lr_mult_classifier", optional_field(&TrainConfig::lr_mult_classifier)},
       {"momentum", field(&TrainConfig::momentum)},
       {"weight_decay", field(&TrainConfig::weight_decay)},
       {"poly_power", field(&TrainConfig::poly_power)},
@@ -113,9 +129,14 @@ void TrainConfig::resolve() {
   if (variant != "cam" && variant != "amr" && variant != "amr-improved")
     bad("variant", "expected cam, amr or amr-improved, got '" + variant + "'");
   const bool improved = variant == "amr-improved";
-  if (tau < 0) tau = improved ? 0.3 : 0.0;
-  if (area_weight < 0) area_weight = improved ? 0.05 : 0.0;
-  if (lr_mult_classifier < 0) lr_mult_classifier = variant == "cam" ? 10.0 : 1.0;
+  if (!tau) tau = improved ? 0.3 : 0.0;
+  if (!area_weight) area_weight = improved ? 0.05 : 0.0;
+  if (!lr_mult_classifier) lr_mult_classifier = variant == "cam" ? 10.0 : 1.0;
+  parse_bn_mode(bn);
+  parse_routing(routing);
+  parse_threshold_mode(*tau, tau_mode);
+  if (!(*area_weight >= 0)) bad("area_weight", "expected >= 0");
+  if (!(*lr_mult_classifier >= 0)) bad("lr_mult_classifier", "expected >= 0");
   if (data.empty()) bad("data", "required (--data ROOT)");
   if (epochs < 1) bad("epochs", "expected >= 1");
   if (batch < 1) bad("batch", "expected >= 1");
@@ -138,6 +159,10 @@ void TrainConfig::resolve() {
   if (!copy_cam_to_both.empty() && !init.empty()) bad("copy_cam_to_both", "sets both backbones; excludes init");
   if (official_flip_pair && batch / accumulate < 2) bad("official_flip_pair", "needs micro-batches of >= 2");
 }
+
+double TrainConfig::tau_value() const { return tau.value_or(variant == "amr-improved" ? 0.3 : 0.0); }
+double TrainConfig::area_weight_value() const { return area_weight.value_or(variant == "amr-improved" ? 0.05 : 0.0); }
+double TrainConfig::lr_mult_classifier_value() const { return lr_mult_classifier.value_or(variant == "cam" ? 10.0 : 1.0); }
 
 TrainConfig config_from_yaml_text(const std::string& text, const std::string& what) {
   TrainConfig c;

@@ -30,14 +30,14 @@ std::vector<ParamGroup> param_groups(AmrNet& net, const TrainConfig& c) {
   g.push_back({"spotlight", net->spotlight_backbone_parameters(), c.lr * c.lr_mult_backbone, c.weight_decay});
   if (net->compensation)
     g.push_back({"compensation", net->compensation_backbone_parameters(), c.lr * c.lr_mult_compensation, c.weight_decay});
-  g.push_back({"classifier", net->classifier_parameters(), c.lr * c.lr_mult_classifier, c.weight_decay});
+  g.push_back({"classifier", net->classifier_parameters(), c.lr * c.lr_mult_classifier_value(), c.weight_decay});
   return g;
 }
 
 LossOptions loss_options(const TrainConfig& c) {
   LossOptions o;
   o.cps_weight = c.cps_weight;
-  o.area_weight = c.area_weight;
+  o.area_weight = c.area_weight_value();
   o.official_flip_pair = c.official_flip_pair;
   o.area_on_spotlight = c.routing != "official";
   return o;
@@ -208,7 +208,7 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
       nlohmann::json j = {{"type", "step"}, {"epoch", epoch}, {"step", pos.step}, {"loss", losses.total},
                           {"cls", losses.cls}, {"lr", lr_now}, {"images_per_s", batch->images.size(0) / dt}};
       if (c.dual()) j["cps"] = losses.cps;
-      if (c.area_weight > 0) j["area"] = losses.area;
+      if (c.area_weight_value() > 0) j["area"] = losses.area;
       run.log(j);
       summary.last_loss = losses.total;
       progress.step(epoch, pos.step, losses.total, lr_now, batch->images.size(0));

@@ -1,5 +1,6 @@
 #pragma once
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,7 +11,8 @@ class Node;
 namespace amr {
 
 // Every hyper-parameter of `amr train`. Resolution order: built-in defaults < --config YAML <
-// --set key=value overrides; the resolved config is written to RUN/config.yaml.
+// --set key=value overrides; the resolved config is written to RUN/config.yaml (run-time
+// settings such as threads left out).
 struct TrainConfig {
   std::string variant = "amr";  // cam | amr | amr-improved
   // data
@@ -34,16 +36,16 @@ struct TrainConfig {
   std::string init_from;         // a whole model of the same kind: a dual-branch model (amr run,
                                  // imported official weights) or, for cam, a cam run
   // AMM / improvements
-  double tau = -1;           // Gaussian threshold; < 0: variant default (0, amr-improved 0.3)
+  std::optional<double> tau;          // Gaussian threshold; unset: the variant's (0, amr-improved 0.3)
   std::string tau_mode = "relative";
   double cps_weight = 0.05;
-  double area_weight = -1;   // < 0: variant default (0, amr-improved 0.05)
+  std::optional<double> area_weight;  // unset: the variant's (0, amr-improved 0.05)
   bool official_flip_pair = false;
   // optimization
   int64_t epochs = 8, batch = 16, accumulate = 1;
   double lr = 0.01;
   double lr_mult_backbone = 1.0, lr_mult_compensation = 10.0;
-  double lr_mult_classifier = -1;  // < 0: variant default (cam 10 as IRN, amr 1 as official)
+  std::optional<double> lr_mult_classifier;  // unset: the variant's (cam 10 as IRN, amr 1 as official)
   double momentum = 0.9, weight_decay = 1e-4, poly_power = 0.9;
   int64_t warmup_steps = 0;  // linear lr ramp over the first steps (0: none, as the official)
   // augmentation
@@ -59,8 +61,13 @@ struct TrainConfig {
   int64_t log_every = 10;
 
   bool dual() const { return variant != "cam"; }
-  // Fills the variant defaults and checks ranges; throws naming the key.
+  // Fills the variant defaults, parses the enum-valued keys (bn, routing, tau_mode) and checks
+  // ranges; throws naming the key. Everything downstream reads a resolved config.
   void resolve();
+  // The resolved values (the variant's defaults where unset).
+  double tau_value() const;
+  double area_weight_value() const;
+  double lr_mult_classifier_value() const;
 };
 
 TrainConfig load_train_config(const std::string& yaml_path, const std::vector<std::string>& overrides);
