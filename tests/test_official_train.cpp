@@ -72,8 +72,8 @@ class OfficialTrainStep : public ::testing::TestWithParam<std::string> {
     c.data = "unused";
     c.arch = "resnet50";
     c.strides = {2, 2, 2, 1};
-    c.bn = "fixed-stats";
-    c.routing = "official";
+    c.bn = amr::BnMode::FixedStats;
+    c.routing = amr::Routing::Official;
     c.batch = 2;
     c.lr = kLr;
     c.momentum = 1e-4;  // QUIRKS.md 3: PolyOptimizer puts weight_decay in SGD's momentum slot
@@ -185,7 +185,7 @@ TEST(OfficialInit, SpotlightFromAndInitBuildTheOfficialInitialization) {
   c.variant = "amr";
   c.data = "unused";
   c.arch = "resnet50";
-  c.bn = "fixed-stats";
+  c.bn = amr::BnMode::FixedStats;
   c.spotlight_from = dir / "cam_model.pt";
   c.init = dir / "imagenet.pt";
   c.resolve();

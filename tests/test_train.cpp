@@ -111,7 +111,7 @@ TEST(Train, CamThenAmrFromTheCamRunLearns) {
   pre.seed = 3;
   ASSERT_TRUE(amr::train(pre, quiet(dir / "pre")).finished);
   amr::TrainConfig amr_cfg = tiny_config(data, "amr");
-  amr_cfg.routing = "official";
+  amr_cfg.routing = amr::Routing::Official;
   amr_cfg.spotlight_from = dir / "cam";
   amr_cfg.init = dir / "pre";
   amr_cfg.epochs = 1;
@@ -131,7 +131,7 @@ TEST(Train, CamThenAmrFromTheCamRunLearns) {
 
   // The explicit non-official option: the cam run in both branches, classifier2 = classifier.
   amr::TrainConfig both = tiny_config(data, "amr");
-  both.routing = "official";
+  both.routing = amr::Routing::Official;
   both.copy_cam_to_both = dir / "cam";
   both.resolve();
   amr::AmrNet copied(amr::net_options(both, 10));
@@ -202,7 +202,7 @@ TEST(Train, GradientAccumulationMatchesTheFullBatch) {
   TempDir dir;
   const std::string data = make_scenes(dir, 8);
   amr::TrainConfig c = tiny_config(data, "cam");
-  c.bn = "fixed-stats";
+  c.bn = amr::BnMode::FixedStats;
   c.epochs = 2;
   amr::train(c, quiet(dir / "full"));
   c.accumulate = 2;

@@ -6,6 +6,14 @@
 
 namespace amr {
 
+TauMode parse_tau_mode(const std::string& s) {
+  if (s == "relative") return TauMode::Relative;
+  if (s == "absolute") return TauMode::Absolute;
+  throw Error("--tau-mode: expected relative or absolute, got '" + s + "'");
+}
+
+std::string to_string(TauMode m) { return m == TauMode::Relative ? "relative" : "absolute"; }
+
 GaussianThreshold parse_threshold_mode(double tau, const std::string& mode) {
   if (!(tau >= 0.0)) throw Error("--tau: expected a threshold >= 0, got " + std::to_string(tau));
   if (mode != "relative" && mode != "absolute")

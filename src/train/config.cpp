@@ -9,8 +9,6 @@
 
 #include "amr/io/error.h"
 #include "amr/model/amm.h"
-#include "amr/model/amr_net.h"
-#include "amr/model/batchnorm.h"
 
 namespace amr {
 namespace {
@@ -40,6 +38,13 @@ Field optional_field(std::optional<T> TrainConfig::*member) {
           }};
 }
 
+// An enum read and written by its name.
+template <typename E>
+Field enum_field(E TrainConfig::*member, E (*parse)(const std::string&), std::string (*name)(E)) {
+  return {[member, parse](TrainConfig& c, const YAML::Node& n) { c.*member = parse(n.as<std::string>()); },
+          [member, name](const TrainConfig& c, YAML::Emitter& e) { e << name(c.*member); }};
+}
+
 template <typename T, size_t N>
 Field array_field(std::array<T, N> TrainConfig::*member) {
   return {[member](TrainConfig& c, const YAML::Node& n) {
@@ -64,14 +69,14 @@ const std::vector<std::pair<std::string, Field>>& fields() {
       {"skip_bad", field(&TrainConfig::skip_bad)},
       {"arch", field(&TrainConfig::arch)},
       {"strides", array_field(&TrainConfig::strides)},
-      {"bn", field(&TrainConfig::bn)},
-      {"routing", field(&TrainConfig::routing)},
+      {"bn", enum_field<BnMode>(&TrainConfig::bn, parse_bn_mode, to_string)},
+      {"routing", enum_field<Routing>(&TrainConfig::routing, parse_routing, to_string)},
       {"init", field(&TrainConfig::init)},
       {"spotlight_from", field(&TrainConfig::spotlight_from)},
       {"copy_cam_to_both", field(&TrainConfig::copy_cam_to_both)},
       {"init_from", field(&TrainConfig::init_from)},
       {"tau", optional_field(&TrainConfig::tau)},
-      {"tau_mode", field(&TrainConfig::tau_mode)},
+      {"tau_mode", enum_field<TauMode>(&TrainConfig::tau_mode, parse_tau_mode, to_string)},
       {"cps_weight", field(&TrainConfig::cps_weight)},
       {"area_weight", optional_field(&TrainConfig::area_weight)},
       {"official_flip_pair", field(&TrainConfig::official_flip_pair)},
@@ -113,6 +118,8 @@ void apply(TrainConfig& c, const std::string& key, const YAML::Node& value, cons
     f->read(c, value);
   } catch (const YAML::Exception& e) {
     throw Error(what + ": bad value for '" + key + "' (" + e.msg + ")");
+  } catch (const Error& e) {
+    throw Error(what + ": bad value for '" + key + "' (" + e.what() + ")");
   }
 }
 
@@ -132,9 +139,7 @@ void TrainConfig::resolve() {
   if (!tau) tau = improved ? 0.3 : 0.0;
   if (!area_weight) area_weight = improved ? 0.05 : 0.0;
   if (!lr_mult_classifier) lr_mult_classifier = variant == "cam" ? 10.0 : 1.0;
-  parse_bn_mode(bn);
-  parse_routing(routing);
-  parse_threshold_mode(*tau, tau_mode);
+  parse_threshold_mode(*tau, to_string(tau_mode));
   if (!(*area_weight >= 0)) bad("area_weight", "expected >= 0");
   if (!(*lr_mult_classifier >= 0)) bad("lr_mult_classifier", "expected >= 0");
   if (data.empty()) bad("data", "required (--data ROOT)");

@@ -14,11 +14,11 @@ AmrNetOptions net_options(const TrainConfig& c, int64_t num_classes) {
   AmrNetOptions o;
   o.backbone.arch = c.arch;
   o.backbone.strides = c.strides;
-  o.backbone.bn = parse_bn_mode(c.bn);
+  o.backbone.bn = c.bn;
   o.num_classes = num_classes;
   o.dual = c.dual();
-  o.amm.threshold = parse_threshold_mode(c.tau_value(), c.tau_mode);
-  o.routing = parse_routing(c.routing);
+  o.amm.threshold = parse_threshold_mode(c.tau_value(), to_string(c.tau_mode));
+  o.routing = c.routing;
   return o;
 }
 

@@ -39,7 +39,7 @@ LossOptions loss_options(const TrainConfig& c) {
   o.cps_weight = c.cps_weight;
   o.area_weight = c.area_weight_value();
   o.official_flip_pair = c.official_flip_pair;
-  o.area_on_spotlight = c.routing != "official";
+  o.area_on_spotlight = c.routing != Routing::Official;
   return o;
 }
 

@@ -5,18 +5,10 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
 
+#include "amr/model/options.h"
 #include "amr/model/resnet.h"
 
 namespace amr {
-
-// Which parameters the AMR loss trains.
-//  official  as the official code: the spotlight backbone and logits are detached, so the
-//            spotlight classifier learns only through the CPS term; the compensation
-//            branch's conv1+bn1+layer1 are frozen;
-//  joint     both branches are trained by every term.
-enum class Routing { Official, Joint };
-Routing parse_routing(const std::string& s);  // throws naming --routing
-std::string to_string(Routing r);
 
 struct AmrNetOptions {
   ResNetOptions backbone;      // arch, strides, BN mode (amm ignored here)

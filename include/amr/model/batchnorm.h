@@ -5,15 +5,9 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
-namespace amr {
+#include "amr/model/options.h"
 
-// How the backbone's BatchNorm layers behave.
-//  frozen      running statistics always, affine frozen (ImageNet init, paper recipe);
-//  fixed-stats running statistics always, affine trained (the official code's FixedBatchNorm);
-//  train       ordinary BatchNorm: batch statistics in training, running ones in eval.
-enum class BnMode { Frozen, FixedStats, Train };
-BnMode parse_bn_mode(const std::string& s);  // throws naming --bn
-std::string to_string(BnMode m);
+namespace amr {
 
 // BatchNorm2d with torchvision's parameter names (weight, bias, running_mean, running_var,
 // num_batches_tracked) whose statistics source is chosen by BnMode.

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "amr/model/options.h"
+
 namespace YAML {
 class Node;
 }
@@ -23,8 +25,8 @@ struct TrainConfig {
   // model
   std::string arch = "resnet50";
   std::array<int64_t, 4> strides{2, 2, 2, 1};
-  std::string bn = "fixed-stats";
-  std::string routing = "official";
+  BnMode bn = BnMode::FixedStats;       // YAML: frozen | fixed-stats | train
+  Routing routing = Routing::Official;  // YAML: official | joint
   // Initialization (at most one of init_from / spotlight_from / copy_cam_to_both; init combines
   // with spotlight_from):
   std::string init;              // pretrained backbone: `amr import-weights` output, or a run whose
@@ -37,7 +39,7 @@ struct TrainConfig {
                                  // imported official weights) or, for cam, a cam run
   // AMM / improvements
   std::optional<double> tau;          // Gaussian threshold; unset: the variant's (0, amr-improved 0.3)
-  std::string tau_mode = "relative";
+  TauMode tau_mode = TauMode::Relative;  // YAML: relative | absolute
   double cps_weight = 0.05;
   std::optional<double> area_weight;  // unset: the variant's (0, amr-improved 0.05)
   bool official_flip_pair = false;
@@ -61,8 +63,8 @@ struct TrainConfig {
   int64_t log_every = 10;
 
   bool dual() const { return variant != "cam"; }
-  // Fills the variant defaults, parses the enum-valued keys (bn, routing, tau_mode) and checks
-  // ranges; throws naming the key. Everything downstream reads a resolved config.
+  // Fills the variant defaults and checks ranges; throws naming the key. (Enum-valued keys
+  // are parsed when read.) Everything downstream reads a resolved config.
   void resolve();
   // The resolved values (the variant's defaults where unset).
   double tau_value() const;
