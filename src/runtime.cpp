@@ -38,8 +38,12 @@ Runtime configure_runtime(int threads, Device device) {
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
     malloc_tuned = true;
   }
+  const int cores = available_cores();
+  if (threads > 4 * cores)
+    throw Error("--threads " + std::to_string(threads) + ": this machine has " + std::to_string(cores) +
+                " cores (at most " + std::to_string(4 * cores) + " threads; 0 = all cores)");
   Runtime rt;
-  rt.threads = threads > 0 ? threads : available_cores();
+  rt.threads = threads > 0 ? threads : cores;
   rt.device = device;
   at::set_num_threads(rt.threads);
   at::globalContext().setFlushDenormal(true);

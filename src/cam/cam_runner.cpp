@@ -21,13 +21,20 @@ namespace amr {
 
 void parse_shard(const std::string& spec, CamRunOptions* opt) {
   const auto slash = spec.find('/');
-  try {
-    if (slash == std::string::npos) throw std::invalid_argument("");
-    opt->shard_index = std::stoi(spec.substr(0, slash));
-    opt->shard_count = std::stoi(spec.substr(slash + 1));
-  } catch (const std::exception&) {
-    throw Error("--shard: expected i/n, got '" + spec + "'");
-  }
+  auto number = [&](const std::string& t) {
+    size_t used = 0;
+    int v = -1;
+    try {
+      v = std::stoi(t, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != t.size()) throw Error("--shard: expected i/n, got '" + spec + "'");
+    return v;
+  };
+  if (slash == std::string::npos) throw Error("--shard: expected i/n, got '" + spec + "'");
+  opt->shard_index = number(spec.substr(0, slash));
+  opt->shard_count = number(spec.substr(slash + 1));
   if (opt->shard_count < 1 || opt->shard_index < 0 || opt->shard_index >= opt->shard_count)
     throw Error("--shard: expected 0 <= i < n, got '" + spec + "'");
 }

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 #include <unordered_map>
 
 #include <opencv2/imgcodecs.hpp>
@@ -24,13 +25,19 @@ std::vector<std::string> read_id_list(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error("list " + path + ": cannot open");
   std::vector<std::string> ids;
+  std::unordered_set<std::string> seen;
   std::string line;
+  size_t line_no = 0;
   while (std::getline(in, line)) {
+    ++line_no;
     std::istringstream ss(line);
     std::string tok;
     if (!(ss >> tok)) continue;
     // IRN-style lines "JPEGImages/x.jpg SegmentationClass/x.png": keep the stem.
     ids.push_back(fs::path(tok).stem().string());
+    if (!seen.insert(ids.back()).second)
+      throw Error("list " + path + ": id '" + ids.back() + "' appears twice (line " + std::to_string(line_no) +
+                  "; it would be counted twice)");
   }
   if (ids.empty()) throw Error("list " + path + ": no ids (empty list)");
   return ids;

@@ -136,21 +136,29 @@ nlohmann::json read_json(const std::string& path) {
   if (!in) throw Error("--eval " + path + ": cannot open");
   try {
     nlohmann::json j = nlohmann::json::parse(in);
-    if (!j.contains("points") || !j["points"].is_array() || j["points"].empty() || !j.contains("best"))
-      throw Error("--eval " + path + ": not an `amr eval --json` file");
+    const bool ok = j.is_object() && j.contains("points") && j["points"].is_array() && !j["points"].empty() &&
+                    j.contains("best") && j["best"].is_number_unsigned() && j["best"].get<size_t>() < j["points"].size();
+    if (!ok) throw Error("--eval " + path + ": not an `amr eval --json` file (points, and best indexing one of them)");
+    for (const auto& p : j["points"])
+      if (!p.is_object() || !p.contains("miou") || !p["miou"].is_number() || !p.contains("classes") ||
+          !p["classes"].is_array())
+        throw Error("--eval " + path + ": not an `amr eval --json` file (a point without miou / classes)");
     return j;
   } catch (const nlohmann::json::exception& e) {
     throw Error("--eval " + path + ": not valid JSON (" + std::string(e.what()) + ")");
   }
 }
 
-}  // namespace
-
-void write_report(const ReportOptions& opt) {
+void write_report_unchecked(const ReportOptions& opt) {
   if (opt.evals.empty()) throw Error("--eval: at least one evaluation JSON");
   if (opt.out.empty()) throw Error("--out: required");
   std::vector<std::pair<std::string, nlohmann::json>> evals;
-  for (const auto& [name, path] : opt.evals) evals.emplace_back(name, read_json(path));
+  for (const auto& [name, path] : opt.evals) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(path, opt.out, ec))
+      throw Error("--out " + opt.out + ": is the input --eval " + path + " (an output never overwrites an input)");
+    evals.emplace_back(name, read_json(path));
+  }
 
   std::ostringstream h;
   h << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << esc(opt.title) << "</title><style>"
@@ -237,6 +245,16 @@ void write_report(const ReportOptions& opt) {
   h << "</body></html>\n";
   const std::string html = h.str();
   write_bytes_atomically(opt.out, std::vector<char>(html.begin(), html.end()));
+}
+
+}  // namespace
+
+void write_report(const ReportOptions& opt) {
+  try {
+    write_report_unchecked(opt);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("--eval: a file that is not an `amr eval --json` output (" + std::string(e.what()) + ")");
+  }
 }
 
 }  // namespace amr

@@ -189,6 +189,9 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
   for (double xi : (opt.xis.empty() ? std::vector<double>{-1.0} : opt.xis))
     for (double t : (ds.has_background ? opt.thresholds : std::vector<double>{0.0})) combos.push_back({xi, t});
   for (double xi : opt.xis) check_xi(xi, "--xi-sweep");
+  for (double t : opt.thresholds)
+    if (!(t >= 0.0 && t <= 1.0))
+      throw Error("--bg-threshold/--sweep: expected background thresholds in [0, 1], got " + std::to_string(t));
   if (opt.constant && !opt.xis.empty()) throw Error("--constant: takes no --xi-sweep");
 
   const int workers = worker_count(opt.threads);

@@ -1,5 +1,6 @@
 #include "amr/io/atomic_file.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,6 +55,23 @@ void ensure_dir(const std::string& dir, const std::string& flag) {
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir)) throw Error(flag + " " + dir + ": cannot create directory: " + ec.message());
   if (::access(dir.c_str(), W_OK) != 0) throw Error(flag + " " + dir + ": directory is not writable");
+}
+
+int remove_stale_temp_files(const std::string& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const auto at = name.rfind(".tmp.");
+    if (at == std::string::npos || at + 5 >= name.size()) continue;
+    const std::string digits = name.substr(at + 5);
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its writer may still run
+    std::error_code rm;
+    if (fs::remove(e.path(), rm)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace amr

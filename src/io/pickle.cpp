@@ -1,5 +1,7 @@
 #include "amr/io/pickle.h"
 
+#include <algorithm>
+
 #include <cstring>
 
 #include "amr/io/error.h"
@@ -119,6 +121,18 @@ class Parser {
     return v;
   }
   void push(Ref v) { stack_.push_back(std::move(v)); }
+  // Records that `parent` holds `child`: rejects a container holding itself and nesting beyond
+  // kMaxDepth (a million TUPLE1 opcodes would otherwise overflow the stack of every recursive walk,
+  // the destructors' included).
+  void nest(Value& parent, const Ref& child) {
+    if (!child) return;
+    if (child.get() == &parent) fail("corrupt pickle (a container holds itself)");
+    parent.depth = std::max(parent.depth, child->depth + 1);
+    if (parent.depth > kMaxDepth) fail("corrupt pickle (nested deeper than " + std::to_string(kMaxDepth) + " levels)");
+  }
+  void nest_all(Value& parent, const std::vector<Ref>& children) {
+    for (const auto& c : children) nest(parent, c);
+  }
   Ref& top() {
     if (stack_.empty()) fail("corrupt pickle (stack underflow)");
     return stack_.back();
@@ -168,13 +182,14 @@ class Parser {
     stack_.resize(m);
     return items;
   }
-  void tuple_from_mark() { auto v = make(Value::Kind::Tuple); v->items = pop_mark(); push(v); }
-  void list_from_mark() { auto v = make(Value::Kind::List); v->items = pop_mark(); push(v); }
+  void tuple_from_mark() { auto v = make(Value::Kind::Tuple); v->items = pop_mark(); nest_all(*v, v->items); push(v); }
+  void list_from_mark() { auto v = make(Value::Kind::List); v->items = pop_mark(); nest_all(*v, v->items); push(v); }
   void tuple_n(size_t n) {
     if (stack_.size() < n) fail("corrupt pickle (stack underflow)");
     auto v = make(Value::Kind::Tuple);
     v->items.assign(stack_.end() - static_cast<long>(n), stack_.end());
     stack_.resize(stack_.size() - n);
+    nest_all(*v, v->items);
     push(v);
   }
   Ref& container(Value::Kind k, size_t depth_from_top) {
@@ -184,26 +199,37 @@ class Parser {
                            ", found " + c->kind_name() + ")");
     return c;
   }
-  void append() { Ref v = pop_value(); container(Value::Kind::List, 0)->items.push_back(v); }
+  void append() {
+    Ref v = pop_value();
+    Ref& l = container(Value::Kind::List, 0);
+    nest(*l, v);
+    l->items.push_back(v);
+  }
   void appends() {
     auto items = pop_mark();
     Ref& l = container(Value::Kind::List, 0);
+    nest_all(*l, items);
     l->items.insert(l->items.end(), items.begin(), items.end());
   }
   void setitem() {
     Ref val = pop_value();
     Ref key = pop_value();
-    container(Value::Kind::Dict, 0)->dict.emplace_back(key, val);
+    Ref& dct = container(Value::Kind::Dict, 0);
+    nest(*dct, key);
+    nest(*dct, val);
+    dct->dict.emplace_back(key, val);
   }
   void setitems() {
     auto items = pop_mark();
     if (items.size() % 2) fail("corrupt pickle (odd SETITEMS)");
     Ref& dct = container(Value::Kind::Dict, 0);
+    nest_all(*dct, items);
     for (size_t k = 0; k < items.size(); k += 2) dct->dict.emplace_back(items[k], items[k + 1]);
   }
   void dict_from_mark() {
     auto items = pop_mark();
     auto v = make(Value::Kind::Dict);
+    nest_all(*v, items);
     for (size_t k = 0; k + 1 < items.size(); k += 2) v->dict.emplace_back(items[k], items[k + 1]);
     push(v);
   }
@@ -244,7 +270,11 @@ class Parser {
       auto d = make(Value::Kind::Dict);
       if (args->kind == Value::Kind::Tuple && !args->items.empty() && args->items[0]->kind == Value::Kind::List)
         for (auto& kv : args->items[0]->items)
-          if (kv->kind == Value::Kind::Tuple && kv->items.size() == 2) d->dict.emplace_back(kv->items[0], kv->items[1]);
+          if (kv->kind == Value::Kind::Tuple && kv->items.size() == 2) {
+            nest(*d, kv->items[0]);
+            nest(*d, kv->items[1]);
+            d->dict.emplace_back(kv->items[0], kv->items[1]);
+          }
       push(d);
       return;
     }
@@ -256,17 +286,23 @@ class Parser {
     auto v = make(Value::Kind::Call);
     v->callee = callee;
     v->args = args;
+    nest(*v, callee);
+    nest(*v, args);
     push(v);
   }
   void build() {
     Ref state = pop_value();
     Ref& obj = top();
     // A dict's BUILD state (an OrderedDict's `_metadata`) carries nothing we need.
-    if (obj->kind == Value::Kind::Call) obj->state = state;
+    if (obj->kind == Value::Kind::Call) {
+      nest(*obj, state);
+      obj->state = state;
+    }
   }
   void persid() {
     auto v = make(Value::Kind::Persistent);
     v->payload = pop_value();
+    nest(*v, v->payload);
     push(v);
   }
 

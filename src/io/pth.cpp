@@ -53,15 +53,18 @@ class Loader {
     return it->second;
   }
 
-  void collect_storages(const Ref& v) {
+  // The walk is bounded by the parser's depth limit; a cycle built through the memo (a list
+  // holding a list that holds the first) still ends here as an error, not a stack overflow.
+  void collect_storages(const Ref& v, int depth = 0) {
     if (!v) return;
+    if (depth > pickle::kMaxDepth) throw Error(what_ + ": corrupt pickle (cyclic or nested too deep)");
     if (v->kind == Value::Kind::Persistent) {
       storage(v);
       return;
     }
-    for (auto& x : v->items) collect_storages(x);
-    for (auto& kv : v->dict) collect_storages(kv.second);
-    if (v->kind == Value::Kind::Call) collect_storages(v->args);
+    for (auto& x : v->items) collect_storages(x, depth + 1);
+    for (auto& kv : v->dict) collect_storages(kv.second, depth + 1);
+    if (v->kind == Value::Kind::Call) collect_storages(v->args, depth + 1);
   }
 
   std::map<std::string, StorageRef>& storages() { return storages_; }

@@ -84,6 +84,7 @@ RunDir::RunDir(std::string path, bool resume) : path_(std::move(path)) {
   if (path_.empty()) throw Error("--out: required (the run directory)");
   if (resume && !fs::exists(last_checkpoint())) throw Error("--resume: no " + last_checkpoint() + " to resume from");
   ensure_dir(path_, "--out");
+  remove_stale_temp_files(path_);  // e.g. last.pt.tmp.<pid> of a run killed while checkpointing
 }
 
 void RunDir::write_config(const TrainConfig& c) const {

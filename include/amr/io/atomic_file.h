@@ -15,4 +15,9 @@ std::vector<char> read_file_bytes(const std::string& path, const std::string& wh
 // Creates `dir` (and parents) or throws naming the flag.
 void ensure_dir(const std::string& dir, const std::string& flag);
 
+// Removes the `*.tmp.<pid>` files that writers killed mid-write left in `dir` (their pid no
+// longer runs on this host); returns how many. A run directory (one writer) calls it on start;
+// CAM directories do not (shards on other hosts share them).
+int remove_stale_temp_files(const std::string& dir);
+
 }  // namespace amr

@@ -27,9 +27,14 @@ struct Value {
   Ref callee, args, state;               // Call: callee(args), state from BUILD
   Ref payload;                           // Persistent: the persistent id
   std::shared_ptr<void> user;            // filled by the caller (e.g. a materialized storage)
+  int depth = 1;                         // nesting depth of what this value holds (bounded: kMaxDepth)
 
   const char* kind_name() const;
 };
+
+// Untrusted input: nesting deeper than this (real checkpoints nest < 10 levels) or a container
+// that holds itself is an error, so that nothing downstream recurses without bound.
+constexpr int kMaxDepth = 1000;
 
 // Parses one pickle from `data` starting at `*pos`; on return `*pos` is just past STOP.
 // `what` names the source in error messages.

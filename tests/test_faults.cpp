@@ -1,0 +1,165 @@
+// Bad input and faults (issue 15's cases), each a regression test with its crafted file made here.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "amr/cam/cam_file.h"
+#include "amr/cam/cam_runner.h"
+#include "amr/cam/make_cam.h"
+#include "amr/data/voc.h"
+#include "amr/eval/report.h"
+#include "amr/eval/segmentation.h"
+#include "amr/io/atomic_file.h"
+#include "amr/io/error.h"
+#include "amr/io/npz.h"
+#include "amr/io/pickle.h"
+#include "amr/io/png.h"
+#include "amr/io/pth.h"
+#include "amr/train/run_dir.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using amr::test::TempDir;
+
+namespace {
+
+std::vector<char> bytes(const std::string& s) { return std::vector<char>(s.begin(), s.end()); }
+
+void write_file(const std::string& path, const std::string& content) {
+  std::ofstream(path, std::ios::binary) << content;
+}
+
+// A legacy (pre-zip) torch.save file whose root object is `root_pickle`.
+std::string legacy_pth(const std::string& root_pickle) {
+  const std::string magic("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);
+  const std::string protocol("\x80\x02M\xe9\x03.", 6);
+  const std::string sys_info("\x80\x02}.", 4);
+  const std::string keys("\x80\x02).", 4);
+  return magic + protocol + sys_info + root_pickle + keys;
+}
+
+template <typename F>
+void expect_error(F f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one naming '" << needle << "'";
+  } catch (const amr::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+TEST(Faults, CyclicAndDeepPicklesAreErrorsNotCrashes) {
+  // A list that holds itself: ] MEMOIZE BINGET 0 APPEND STOP.
+  const std::string self_cycle("\x80\x04]\x94h\x00" "a.", 7);
+  size_t pos = 0;
+  expect_error([&] { amr::pickle::parse(bytes(self_cycle), &pos, "x.pth"); }, "holds itself");
+  // 200,000 nested 1-tuples (would overflow the stack of every recursive walk and destructor).
+  const std::string deep = "\x80\x04N" + std::string(200000, '\x85') + ".";
+  pos = 0;
+  expect_error([&] { amr::pickle::parse(bytes(deep), &pos, "x.pth"); }, "nested deeper");
+  // Two lists holding each other (a cycle through the memo), as a legacy checkpoint's root.
+  const std::string two_cycle("\x80\x04]\x94]\x94h\x00" "ah\x01" "a.", 13);
+  TempDir dir;
+  write_file(dir / "cycle.pth", legacy_pth(two_cycle));
+  expect_error([&] { amr::read_pth(dir / "cycle.pth"); }, "cycle.pth");
+  write_file(dir / "self.pth", legacy_pth(self_cycle));
+  expect_error([&] { amr::read_pth(dir / "self.pth"); }, "self.pth");
+  auto r = amr::test::run_cli("import-weights --from " + dir / "self.pth" + " --out " + dir / "out.pt");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "out.pt"));
+}
+
+TEST(Faults, ReportRejectsABestIndexOutOfRangeAndItsOwnInputAsOutput) {
+  TempDir dir;
+  write_file(dir / "e.json", R"({"points": [{"miou": 0.5, "classes": []}], "best": 7})");
+  amr::ReportOptions o;
+  o.evals = {{"e", dir / "e.json"}};
+  o.out = dir / "r.html";
+  expect_error([&] { amr::write_report(o); }, "best");
+  write_file(dir / "e.json", R"({"points": [{"miou": 0.5, "classes": []}], "best": 0})");
+  o.out = dir / "e.json";
+  expect_error([&] { amr::write_report(o); }, "never overwrites an input");
+  std::ifstream in(dir / "e.json");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), R"({"points": [{"miou": 0.5, "classes": []}], "best": 0})");
+}
+
+TEST(Faults, FlagValuesOutsideTheirMeaning) {
+  auto r = amr::test::run_cli("forward --arch resnet18 --size 32 --threads 99999");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--threads 99999"), std::string::npos) << r.output;
+  amr::CamRunOptions c;
+  expect_error([&] { amr::parse_shard("0/2x", &c); }, "--shard");
+  expect_error([&] { amr::parse_shard("x0/2", &c); }, "--shard");
+  expect_error([&] { amr::parse_scales("0.01"); }, "--scales");
+  expect_error([&] { amr::parse_scales(""); }, "--scales");
+  expect_error([&] { amr::parse_scales("1.0,abc"); }, "--scales");
+  EXPECT_EQ(amr::parse_scales("1.0,0.5"), (std::vector<double>{1.0, 0.5}));
+  expect_error([&] { amr::check_xi(std::nan(""), "--xi"); }, "--xi");
+  expect_error([&] { amr::check_xi(-0.1, "--xi-sweep"); }, "--xi-sweep");
+}
+
+TEST(Faults, ListsWithDuplicateIds) {
+  TempDir dir;
+  write_file(dir / "list.txt", "a\nb\na\n");
+  expect_error([&] { amr::read_id_list(dir / "list.txt"); }, "'a' appears twice");
+}
+
+TEST(Faults, EvalThresholdsAndCamFileContents) {
+  TempDir dir;
+  fs::create_directories(dir / "data/SegmentationClass");
+  fs::create_directories(dir / "cams");
+  write_file(dir / "data/classes.txt", "background\nc0\n");
+  write_file(dir / "data/val.txt", "im\n");
+  {
+    cv::Mat mask(4, 5, CV_8UC1, cv::Scalar(1));
+    amr::write_label_png(dir / "data/SegmentationClass/im.png", mask);
+  }
+  auto write_cam = [&](at::Tensor cam, at::Tensor cam_c = at::Tensor()) {
+    amr::NamedArrays a = {{"keys", torch::tensor({0}, torch::kInt32)}, {"cam", cam}};
+    if (cam_c.defined()) {
+      a.emplace_back("cam_s", cam);
+      a.emplace_back("cam_c", cam_c);
+    }
+    amr::write_npz(dir / "cams/im.npz", a);
+  };
+  amr::EvalOptions o;
+  o.cams = dir / "cams";
+  o.data = dir / "data";
+  o.list = "val.txt";
+  o.threads = 1;
+  write_cam(torch::rand({1, 4, 5}));
+  o.thresholds = {std::nan("")};
+  expect_error([&] { amr::evaluate_cams(o); }, "--bg-threshold");
+  o.thresholds = {5.0};
+  expect_error([&] { amr::evaluate_cams(o); }, "--bg-threshold");
+  o.thresholds = {0.2};
+  EXPECT_NO_THROW(amr::evaluate_cams(o));
+  at::Tensor with_nan = torch::rand({1, 4, 5});
+  with_nan[0][1][1] = std::nanf("");
+  write_cam(with_nan);
+  expect_error([&] { amr::evaluate_cams(o); }, "NaN");
+  write_cam(torch::rand({1, 4, 5}), torch::rand({1, 1, 5}));  // a cam_c of another shape
+  o.xis = {0.5};
+  expect_error([&] { amr::evaluate_cams(o); }, "branch CAM");
+}
+
+TEST(Faults, StaleTempFilesOfADeadWriterAreRemoved) {
+  TempDir dir;
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, nullptr, 0);  // a pid that no longer runs
+  write_file(dir / ("last.pt.tmp." + std::to_string(child)), "partial");
+  write_file(dir / ("model.pt.tmp." + std::to_string(getpid())), "ours, in flight");
+  write_file(dir / "notes.tmp.txt", "not a temp file of ours");
+  amr::RunDir run(dir.path(), /*resume=*/false);
+  EXPECT_FALSE(fs::exists(dir / ("last.pt.tmp." + std::to_string(child))));
+  EXPECT_TRUE(fs::exists(dir / ("model.pt.tmp." + std::to_string(getpid()))));
+  EXPECT_TRUE(fs::exists(dir / "notes.tmp.txt"));
+}
