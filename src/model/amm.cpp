@@ -14,12 +14,14 @@ TauMode parse_tau_mode(const std::string& s) {
 
 std::string to_string(TauMode m) { return m == TauMode::Relative ? "relative" : "absolute"; }
 
-GaussianThreshold parse_threshold_mode(double tau, const std::string& mode) {
+GaussianThreshold gaussian_threshold(double tau, TauMode mode) {
   if (!(tau >= 0.0)) throw Error("--tau: expected a threshold >= 0, got " + std::to_string(tau));
-  if (mode != "relative" && mode != "absolute")
-    throw Error("--tau-mode: expected relative or absolute, got '" + mode + "'");
-  if (mode == "relative" && tau > 1.0) throw Error("--tau: a relative threshold must be in [0, 1]");
-  return GaussianThreshold{tau, mode == "relative"};
+  if (mode == TauMode::Relative && tau > 1.0) throw Error("--tau: a relative threshold must be in [0, 1]");
+  return GaussianThreshold{tau, mode == TauMode::Relative};
+}
+
+GaussianThreshold parse_threshold_mode(double tau, const std::string& mode) {
+  return gaussian_threshold(tau, parse_tau_mode(mode));
 }
 
 at::Tensor gaussian_modulation(const at::Tensor& x, const GaussianThreshold& threshold) {

@@ -135,11 +135,10 @@ void TrainConfig::resolve() {
   auto bad = [](const std::string& key, const std::string& why) { throw Error("config " + key + ": " + why); };
   if (variant != "cam" && variant != "amr" && variant != "amr-improved")
     bad("variant", "expected cam, amr or amr-improved, got '" + variant + "'");
-  const bool improved = variant == "amr-improved";
-  if (!tau) tau = improved ? 0.3 : 0.0;
-  if (!area_weight) area_weight = improved ? 0.05 : 0.0;
-  if (!lr_mult_classifier) lr_mult_classifier = variant == "cam" ? 10.0 : 1.0;
-  parse_threshold_mode(*tau, to_string(tau_mode));
+  tau = tau_value();  // the variant's defaults where unset
+  area_weight = area_weight_value();
+  lr_mult_classifier = lr_mult_classifier_value();
+  gaussian_threshold(*tau, tau_mode);
   if (!(*area_weight >= 0)) bad("area_weight", "expected >= 0");
   if (!(*lr_mult_classifier >= 0)) bad("lr_mult_classifier", "expected >= 0");
   if (data.empty()) bad("data", "required (--data ROOT)");

@@ -17,7 +17,7 @@ AmrNetOptions net_options(const TrainConfig& c, int64_t num_classes) {
   o.backbone.bn = c.bn;
   o.num_classes = num_classes;
   o.dual = c.dual();
-  o.amm.threshold = parse_threshold_mode(c.tau_value(), to_string(c.tau_mode));
+  o.amm.threshold = gaussian_threshold(c.tau_value(), c.tau_mode);
   o.routing = c.routing;
   return o;
 }

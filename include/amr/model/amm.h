@@ -19,7 +19,8 @@ struct GaussianThreshold {
   double tau = 0.0;
   bool relative = true;
 };
-GaussianThreshold parse_threshold_mode(double tau, const std::string& mode);  // throws naming --tau-mode
+GaussianThreshold gaussian_threshold(double tau, TauMode mode);  // throws naming --tau
+GaussianThreshold parse_threshold_mode(double tau, const std::string& mode);  // throws naming --tau / --tau-mode
 
 struct AmmOptions {
   int64_t reduction = 16;
