@@ -5,6 +5,7 @@ PACKAGES=(
   g++ cmake make ccache pkg-config
   libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev zlib1g-dev
   libgtest-dev libbenchmark-dev
+  libgloo-dev                    # headers of c10d's ProcessGroupGloo (data-parallel training)
   libopenblas0-openmp            # fast BLAS for LibTorch's 1x1 convolutions (the reference BLAS is 8-10x slower)
   dataset-fashion-mnist          # raw material of the FashionScenes demo/benchmark data
   python3-torch python3-torchvision python3-numpy python3-pil python3-opencv   # test/benchmark oracles only

@@ -3,11 +3,13 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <future>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "amr/data/voc.h"
@@ -145,12 +147,46 @@ void record_settings(const CamRunOptions& opt, const nlohmann::json& settings) {
 
 }  // namespace
 
+CamCoverage check_cam_coverage(const std::string& out, const std::vector<std::string>& ids) {
+  if (!fs::is_directory(out)) throw Error("--out " + out + ": not a directory");
+  CamCoverage c;
+  c.expected = ids.size();
+  std::set<std::string> wanted(ids.begin(), ids.end());
+  for (const auto& id : ids) {
+    if (valid_cam_file(out + "/" + id + ".npz")) ++c.valid;
+    else c.missing.push_back(id);
+  }
+  for (const auto& e : fs::directory_iterator(out)) {
+    const fs::path p = e.path();
+    if (p.extension() == ".npz" && !wanted.count(p.stem().string())) c.extra.push_back(p.filename().string());
+  }
+  std::sort(c.extra.begin(), c.extra.end());
+  return c;
+}
+
 CamRunSummary run_cam(const CamRunOptions& opt) {
   if (opt.out.empty()) throw Error("--out: required");
   DatasetOptions d;
   d.root = opt.data;
   d.list = opt.list;
   d.labels_from_masks = opt.labels_from_masks;
+  if (opt.check_only) {
+    d.require_images = false;
+    d.load_labels = false;
+    const VocDataset ds = open_voc(d);
+    const CamCoverage c = check_cam_coverage(opt.out, ds.ids);
+    if (!c.complete()) {
+      std::string msg = "--out " + opt.out + ": " + std::to_string(c.missing.size()) + " of " +
+                        std::to_string(c.expected) + " CAMs of " + opt.list + " missing or invalid";
+      if (!c.missing.empty()) msg += " (first: " + c.missing.front() + ")";
+      msg += ", " + std::to_string(c.extra.size()) + " .npz not in the list";
+      if (!c.extra.empty()) msg += " (first: " + c.extra.front() + ")";
+      throw Error(msg);
+    }
+    CamRunSummary s;
+    s.in_shard = s.skipped = c.valid;
+    return s;
+  }
   VocDataset ds = open_voc(d);
   AmrNet net = load_cam_model(opt, ds.num_classes());
   net->eval();

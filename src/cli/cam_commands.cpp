@@ -70,6 +70,8 @@ void add_cam(CLI::App& app) {
   cmd->add_flag("--labels-from-masks", o->labels_from_masks, "image labels from the masks");
   add_parsed(cmd, "--shard", "i/n: process every n-th id from i", [o](const std::string& v) { parse_shard(v, o.get()); });
   cmd->add_flag("--resume", o->resume, "skip ids whose .npz exists and is valid");
+  cmd->add_flag("--check", o->check_only,
+                "write nothing: exit 0 only if --out holds one valid .npz per id of --list and no other (after shards)");
   cmd->add_flag_function("--no-fold-bn", [o](int64_t) { o->fold_batchnorm = false; },
                          "keep BatchNorm layers separate (default: folded into the convolutions)");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
@@ -77,6 +79,10 @@ void add_cam(CLI::App& app) {
   on_run(cmd, [o](const Runtime&) {
     if (o->cam.bf16 && o->cam.refine != Refine::None) throw Error("--precision bf16: plain CAMs only (not with --refine)");
     CamRunSummary s = run_cam(*o);
+    if (o->check_only) {
+      std::cout << o->out << ": all " << s.in_shard << " CAMs of " << o->list << " present and valid, no other\n";
+      return;
+    }
     std::cout << "wrote " << s.written << " CAMs to " << o->out << " (" << s.skipped << " already done, shard of "
               << s.in_shard << "), " << (s.written ? s.seconds / static_cast<double>(s.written) : 0.0) << " s/image\n";
   });

@@ -54,6 +54,7 @@ void add_train(CLI::App& app) {
     int64_t stop_after = 0, epochs = 0, batch = 0;
     int workers = -1;
     double lr = 0;
+    amr::WorldOptions world{-1, -1, -1, "", 0, 300};
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("train", "train the cam, amr or amr-improved variant");
@@ -81,6 +82,13 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--resume", a->resume, "continue RUN from last.pt (RUN/config.yaml is the base config)");
   cmd->add_option("--stop-after-steps", a->stop_after, "stop after N optimizer steps, checkpointed (resumable)");
   cmd->add_flag("--quiet", a->quiet, "no progress output");
+  auto* dist = "data-parallel (c10d Gloo; torchrun's RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT when absent)";
+  cmd->add_option("--world-size", a->world.world_size, "number of ranks (processes) of the job")->group(dist);
+  cmd->add_option("--rank", a->world.rank, "this process's rank, 0 .. world size - 1 (rank 0 writes --out)")->group(dist);
+  cmd->add_option("--master-addr", a->world.master_addr, "rank 0's address (default 127.0.0.1)")->group(dist);
+  cmd->add_option("--master-port", a->world.master_port, "rank 0's TCP port (default 29500)")->group(dist);
+  cmd->add_option("--dist-timeout", a->world.timeout_s, "seconds before a missing or dead rank is an error (default 300)")
+      ->group(dist);
   add_threads(cmd);
   on_run(cmd, [a](const Runtime& rt) {
     std::vector<std::string> set;
@@ -115,6 +123,8 @@ void add_train(CLI::App& app) {
     opt.resume = a->resume;
     opt.stop_after_steps = a->stop_after;
     opt.quiet = a->quiet;
+    opt.world = resolve_world(a->world);
+    opt.local_world_size = local_world_size();
     TrainSummary s = train(cfg, opt);
     std::cout << (s.finished ? "finished" : "stopped") << " after " << s.steps << " steps, loss " << s.last_loss
               << (s.finished ? ", " + std::to_string(s.images_per_second) + " img/s; weights in " + a->out + "/model.pt" : std::string(", resume with --resume"))

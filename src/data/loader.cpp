@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <iostream>
 #include <numeric>
 
@@ -12,6 +13,8 @@ namespace amr {
 
 BatchLoader::BatchLoader(const VocDataset& ds, LoaderOptions opt) : ds_(ds), opt_(std::move(opt)) {
   if (opt_.batch < 1) throw Error("--batch: expected at least 1");
+  if (opt_.world_size < 1 || opt_.rank < 0 || opt_.rank >= opt_.world_size)
+    throw Error("rank " + std::to_string(opt_.rank) + ": expected 0 <= rank < world size " + std::to_string(opt_.world_size));
   if (opt_.crop_labels && ds_.mask_dir.empty())
     throw Error("--labels-from-masks: dataset " + ds_.root + " has no masks");
   for (int w = 0; w < opt_.workers; ++w) threads_.emplace_back([this] { worker_loop(); });
@@ -32,7 +35,15 @@ void BatchLoader::stop_workers() {
 
 int64_t BatchLoader::batches_per_epoch() const {
   const auto n = static_cast<int64_t>(ds_.ids.size());
-  return opt_.drop_last ? n / opt_.batch : (n + opt_.batch - 1) / opt_.batch;
+  const int64_t global = opt_.batch * opt_.world_size;
+  return opt_.drop_last ? n / global : (n + global - 1) / global;
+}
+
+int64_t BatchLoader::samples_consumed() const {
+  if (consumed_ >= static_cast<int64_t>(plan_.size())) return static_cast<int64_t>(order_.size());
+  const int64_t global = opt_.batch * opt_.world_size;
+  const int64_t next = plan_[static_cast<size_t>(consumed_)];
+  return opt_.world_size == 1 ? next : next / global * global;
 }
 
 void BatchLoader::start_epoch(int64_t epoch, int64_t skip_samples) {
@@ -43,9 +54,16 @@ void BatchLoader::start_epoch(int64_t epoch, int64_t skip_samples) {
     SampleRng rng(opt_.seed, static_cast<uint64_t>(epoch), ~uint64_t(0));
     for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng.integer(0, static_cast<int64_t>(i) - 1)]);
   }
+  const auto n = static_cast<int64_t>(order_.size());
+  const int64_t global = opt_.batch * opt_.world_size;
+  const int64_t end = opt_.world_size > 1 && opt_.drop_last ? n / global * global : n;
+  plan_.clear();
+  for (int64_t p = 0; p < end; ++p)
+    if ((p / opt_.batch) % opt_.world_size == opt_.rank) plan_.push_back(p);
   epoch_ = epoch;
   ++generation_;
-  next_take_ = consumed_ = std::min<int64_t>(skip_samples, static_cast<int64_t>(order_.size()));
+  next_take_ = consumed_ =
+      std::lower_bound(plan_.begin(), plan_.end(), std::max<int64_t>(skip_samples, 0)) - plan_.begin();
   ready_.clear();
   work_cv_.notify_all();
 }
@@ -78,10 +96,11 @@ void BatchLoader::worker_loop() {
   for (;;) {
     const int64_t capacity = opt_.batch * opt_.prefetch_batches;
     work_cv_.wait(lock, [&] {
-      return stop_ || (next_take_ < static_cast<int64_t>(order_.size()) && next_take_ < consumed_ + capacity);
+      return stop_ || (next_take_ < static_cast<int64_t>(plan_.size()) && next_take_ < consumed_ + capacity);
     });
     if (stop_) return;
-    const int64_t pos = next_take_++;
+    const int64_t taken = next_take_++;
+    const int64_t pos = plan_[static_cast<size_t>(taken)];
     const uint64_t gen = generation_;
     const auto i = static_cast<size_t>(order_[pos]);
     const int64_t epoch = epoch_;
@@ -89,7 +108,7 @@ void BatchLoader::worker_loop() {
     Item item = load(pos, i, epoch);
     lock.lock();
     if (gen != generation_) continue;  // a new epoch started meanwhile
-    ready_[pos] = std::move(item);
+    ready_[taken] = std::move(item);
     ready_cv_.notify_all();
   }
 }
@@ -97,17 +116,18 @@ void BatchLoader::worker_loop() {
 std::optional<Batch> BatchLoader::next() {
   Batch batch;
   std::vector<at::Tensor> images, labels;
-  const auto total = static_cast<int64_t>(order_.size());
+  const auto total = static_cast<int64_t>(plan_.size());
   while (static_cast<int64_t>(images.size()) < opt_.batch && consumed_ < total) {
     Item item;
-    const int64_t pos = consumed_;
+    const int64_t taken = consumed_;
+    const int64_t pos = plan_[static_cast<size_t>(taken)];
     if (threads_.empty()) {
       item = load(pos, static_cast<size_t>(order_[pos]), epoch_);
     } else {
       std::unique_lock<std::mutex> lock(mu_);
-      ready_cv_.wait(lock, [&] { return ready_.count(pos) > 0; });
-      item = std::move(ready_[pos]);
-      ready_.erase(pos);
+      ready_cv_.wait(lock, [&] { return ready_.count(taken) > 0; });
+      item = std::move(ready_[taken]);
+      ready_.erase(taken);
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -124,6 +144,7 @@ std::optional<Batch> BatchLoader::next() {
     images.push_back(item.image);
     labels.push_back(item.labels);
     batch.ids.push_back(id);
+    batch.positions.push_back(pos);
   }
   if (images.empty() || (opt_.drop_last && static_cast<int64_t>(images.size()) < opt_.batch)) return std::nullopt;
   batch.images = torch::stack(images);

@@ -1,8 +1,10 @@
 #include "amr/model/amm.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "amr/io/error.h"
+#include "amr/model/batch_stats.h"
 
 namespace amr {
 
@@ -26,7 +28,9 @@ GaussianThreshold parse_threshold_mode(double tau, const std::string& mode) {
 
 at::Tensor gaussian_modulation(const at::Tensor& x, const GaussianThreshold& threshold) {
   at::Tensor mean, std;
-  {
+  if (stats_all_reduce()) {
+    std::tie(mean, std) = synced_mean_std(x);  // sync_stats: over every process's batch
+  } else {
     torch::NoGradGuard no_grad;
     std = x.std();  // unbiased, as torch.std
     mean = x.mean();
@@ -68,6 +72,10 @@ at::Tensor GateConvImpl::forward(const at::Tensor& x) {
   at::Tensor y = conv->forward(x);
   if (batch_stats_always_ && !bn->is_training()) {
     // Batch statistics without touching the running ones (which nothing reads in this mode).
+    if (stats_all_reduce()) {
+      at::Tensor none;
+      return synced_batch_norm(y, bn->weight, bn->bias, none, none, 0.01, 1e-5);
+    }
     return torch::batch_norm(y, bn->weight, bn->bias, {}, {}, true, 0.01, 1e-5, true);
   }
   return bn->forward(y);

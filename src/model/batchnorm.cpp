@@ -1,6 +1,7 @@
 #include "amr/model/batchnorm.h"
 
 #include "amr/io/error.h"
+#include "amr/model/batch_stats.h"
 
 namespace amr {
 
@@ -46,6 +47,8 @@ at::Tensor BatchNormImpl::forward(const at::Tensor& x) {
     torch::NoGradGuard no_grad;
     num_batches_tracked += 1;
   }
+  if (batch_stats && stats_all_reduce())
+    return synced_batch_norm(x, weight, bias, running_mean, running_var, momentum_, eps_);
   return torch::batch_norm(x, weight, bias, running_mean, running_var, batch_stats, momentum_, eps_,
                            /*cudnn_enabled=*/true);
 }

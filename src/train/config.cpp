@@ -99,6 +99,7 @@ const std::vector<std::pair<std::string, Field>>& fields() {
       {"workers", field(&TrainConfig::workers)},
       {"threads", field(&TrainConfig::threads)},
       {"seed", field(&TrainConfig::seed)},
+      {"sync_stats", field(&TrainConfig::sync_stats)},
       {"checkpoint_every", field(&TrainConfig::checkpoint_every)},
       {"log_every", field(&TrainConfig::log_every)},
   };
@@ -211,6 +212,7 @@ std::string to_yaml(const TrainConfig& c) {
     if (k == "threads") continue;  // run-time, not a property of the run: --resume uses this machine's
     e << YAML::Key << k << YAML::Value;
     f.write(c, e);
+    if (k == "batch") e << YAML::Comment("global: split evenly over the ranks of a data-parallel job");
   }
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";

@@ -63,6 +63,13 @@ at::Tensor PolySgd::momentum_buffer(const at::Tensor& param) const {
   return at::Tensor();
 }
 
+std::vector<std::pair<at::Tensor, at::Tensor*>> PolySgd::buffer_slots() {
+  std::vector<std::pair<at::Tensor, at::Tensor*>> out;
+  for (size_t gi = 0; gi < groups_.size(); ++gi)
+    for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi) out.emplace_back(groups_[gi].params[pi], &buffers_[gi][pi]);
+  return out;
+}
+
 NamedTensors PolySgd::state() const {
   NamedTensors out;
   for (size_t gi = 0; gi < groups_.size(); ++gi)

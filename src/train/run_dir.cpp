@@ -80,19 +80,22 @@ void truncate_log(const std::string& path, int64_t step) {
 
 }  // namespace
 
-RunDir::RunDir(std::string path, bool resume) : path_(std::move(path)) {
+RunDir::RunDir(std::string path, bool resume, bool writer) : path_(std::move(path)), writer_(writer) {
   if (path_.empty()) throw Error("--out: required (the run directory)");
+  if (!writer_) return;
   if (resume && !fs::exists(last_checkpoint())) throw Error("--resume: no " + last_checkpoint() + " to resume from");
   ensure_dir(path_, "--out");
   remove_stale_temp_files(path_);  // e.g. last.pt.tmp.<pid> of a run killed while checkpointing
 }
 
 void RunDir::write_config(const TrainConfig& c) const {
+  if (!writer_) return;
   const std::string yaml = to_yaml(c);
   write_bytes_atomically(path_ + "/config.yaml", std::vector<char>(yaml.begin(), yaml.end()));
 }
 
 void RunDir::open_log(bool resume, int64_t resumed_step) {
+  if (!writer_) return;
   const std::string log_path = path_ + "/log.jsonl";
   if (resume) {
     truncate_log(log_path, resumed_step);
@@ -104,18 +107,22 @@ void RunDir::open_log(bool resume, int64_t resumed_step) {
   if (!log_) throw Error("--out " + path_ + ": cannot write log.jsonl");
 }
 
-void RunDir::log(const nlohmann::json& line) { log_ << line.dump() << "\n" << std::flush; }
+void RunDir::log(const nlohmann::json& line) {
+  if (writer_) log_ << line.dump() << "\n" << std::flush;
+}
 
 void RunDir::save_checkpoint(AmrNet& net, const PolySgd& opt, const Position& pos) const {
-  write_checkpoint(last_checkpoint(), net, opt, pos);
+  if (writer_) write_checkpoint(last_checkpoint(), net, opt, pos);
 }
 
 Position RunDir::load_checkpoint(AmrNet& net, PolySgd& opt) const { return read_checkpoint(last_checkpoint(), net, opt); }
 
 void RunDir::save_epoch(AmrNet& net, int64_t epoch) const {
-  save_model(path_ + "/epoch_" + std::to_string(epoch) + ".pt", net);
+  if (writer_) save_model(path_ + "/epoch_" + std::to_string(epoch) + ".pt", net);
 }
 
-void RunDir::save_final(AmrNet& net) const { save_model(path_ + "/model.pt", net); }
+void RunDir::save_final(AmrNet& net) const {
+  if (writer_) save_model(path_ + "/model.pt", net);
+}
 
 }  // namespace amr

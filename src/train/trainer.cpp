@@ -10,14 +10,18 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "amr/data/loader.h"
 #include "amr/data/voc.h"
+#include "amr/dist/gradients.h"
 #include "amr/io/error.h"
+#include "amr/model/batch_stats.h"
 #include "amr/model/model_file.h"
 #include "amr/runtime.h"
+#include "amr/train/data_parallel.h"
 #include "amr/train/run_dir.h"
 #include "amr/train/validation.h"
 
@@ -130,9 +134,11 @@ VocDataset open_list(const TrainConfig& c, const std::string& list) {
   return open_voc(d);
 }
 
-LoaderOptions train_loader_options(const TrainConfig& c) {
+LoaderOptions train_loader_options(const TrainConfig& c, const World& world) {
   LoaderOptions lo;
-  lo.batch = c.batch;
+  lo.batch = c.batch / world.size();
+  lo.rank = world.rank();
+  lo.world_size = world.size();
   lo.workers = c.workers;
   lo.seed = c.seed;
   lo.augment = AugmentOptions{c.resize_long[0], c.resize_long[1], c.hflip, c.crop};
@@ -158,24 +164,58 @@ nlohmann::json epoch_line(int64_t epoch, int64_t step, const BranchMetrics* m) {
   return j;
 }
 
+// What must be the same on every rank: the config without the paths that only rank 0 reads
+// (initial weights) or that may differ between machines (the data root).
+std::string shared_settings(TrainConfig c) {
+  c.data.clear();
+  c.init.clear();
+  c.spotlight_from.clear();
+  c.copy_cam_to_both.clear();
+  c.init_from.clear();
+  return to_yaml(c);
+}
+
+void check_split(const TrainConfig& c, int world_size) {
+  if (c.batch % world_size != 0)
+    throw Error("batch " + std::to_string(c.batch) + ": the global batch must split evenly over " +
+                std::to_string(world_size) + " ranks");
+  if ((c.batch / world_size) % c.accumulate != 0)
+    throw Error("accumulate " + std::to_string(c.accumulate) + ": must divide the per-rank batch " +
+                std::to_string(c.batch / world_size));
+}
+
+std::vector<at::Tensor> optimized_parameters(const PolySgd& sgd) {
+  std::vector<at::Tensor> out;
+  for (const auto& g : sgd.groups()) out.insert(out.end(), g.params.begin(), g.params.end());
+  return out;
+}
+
 }  // namespace
 
 TrainSummary train(TrainConfig c, const TrainOptions& opt) {
   c.resolve();
   validate(net_options(c, 1).backbone);  // bad arch/strides/bn/tau/routing fail before RUN exists
-  RunDir run(opt.run_dir, opt.resume);
-  configure_runtime(c.threads);
+  check_split(c, opt.world.world_size);
+  World world(opt.world);
+  world.agree("config", shared_settings(c), "the resolved config");
+  RunDir run(opt.run_dir, opt.resume, world.is_root());
+  int threads = c.threads;
+  if (threads <= 0 && opt.local_world_size > 1) threads = std::max(1, available_cores() / opt.local_world_size);
+  configure_runtime(threads);
 
   VocDataset ds = open_list(c, c.list);
   std::unique_ptr<VocDataset> val;
   if (!c.val_list.empty()) val = std::make_unique<VocDataset>(open_list(c, c.val_list));
+  world.agree("data", std::to_string(ds.ids.size()) + " training ids, " + std::to_string(ds.num_classes()) + " classes, " +
+                          std::to_string(val ? val->ids.size() : 0) + " validation ids",
+              "the data set");
 
   torch::manual_seed(c.seed);
   AmrNet net(net_options(c, ds.num_classes()));
-  if (!opt.resume) initialize_weights(net, c);
+  if (!opt.resume && world.is_root()) initialize_weights(net, c);  // the other ranks get rank 0's
   net->train();
 
-  BatchLoader loader(ds, train_loader_options(c));
+  BatchLoader loader(ds, train_loader_options(c, world));
   const int64_t steps_per_epoch = loader.batches_per_epoch();
   if (steps_per_epoch < 1)
     throw Error("--list " + c.list + ": " + std::to_string(ds.ids.size()) + " images make no batch of " + std::to_string(c.batch));
@@ -183,19 +223,35 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
   PolySgd sgd(param_groups(net, c), c.momentum, c.poly_power, max_step, c.warmup_steps);
 
   Position pos;
-  if (opt.resume) pos = run.load_checkpoint(net, sgd);
+  if (opt.resume && world.is_root()) pos = run.load_checkpoint(net, sgd);
+  share_root_state(world, net, sgd, pos);
   run.open_log(opt.resume, pos.step);
   run.write_config(c);
 
   const LossOptions lopt = loss_options(c);
-  Progress progress(c, max_step, opt.quiet);
+  GradientAverager averager(optimized_parameters(sgd));
+  Progress progress(c, max_step, opt.quiet || !world.is_root());
   TrainSummary summary;
+  // With one rank too: the same (synced) formulas, so 1 x N·B and N x B differ only in the
+  // order of the sums.
+  ScopedStatsAllReduce synced_stats(c.sync_stats ? StatsAllReduce([&world](std::vector<at::Tensor>& t) {
+                                            world.all_reduce_sum(t, "the batch statistics all-reduce");
+                                          })
+                                        : StatsAllReduce());
   for (int64_t epoch = pos.epoch; epoch < c.epochs; ++epoch) {
     loader.start_epoch(epoch, epoch == pos.epoch ? pos.samples : 0);
     while (auto batch = loader.next()) {
       const auto t0 = std::chrono::steady_clock::now();
       sgd.zero_grad();
-      const StepLosses losses = forward_backward(net, batch->images, batch->labels, lopt, c.accumulate);
+      StepLosses losses = forward_backward(net, batch->images, batch->labels, lopt, c.accumulate);
+      const auto t_sync = std::chrono::steady_clock::now();
+      if (world.distributed()) {
+        std::vector<double> terms{losses.total, losses.cls, losses.cps, losses.area};
+        averager.average(world, terms);
+        for (double& t : terms) t /= world.size();
+        losses.total = terms[0], losses.cls = terms[1], losses.cps = terms[2], losses.area = terms[3];
+      }
+      const double sync_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sync).count();
       if (!std::isfinite(losses.total))
         throw Error("step " + std::to_string(pos.step + 1) + ": loss is " + std::to_string(losses.total) +
                     "; stopped (lower lr?); " + run.last_checkpoint() + " keeps the last good checkpoint");
@@ -205,13 +261,15 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
       pos.samples = loader.samples_consumed();
 
       const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const int64_t images = batch->images.size(0) * world.size();
       nlohmann::json j = {{"type", "step"}, {"epoch", epoch}, {"step", pos.step}, {"loss", losses.total},
-                          {"cls", losses.cls}, {"lr", lr_now}, {"images_per_s", batch->images.size(0) / dt}};
+                          {"cls", losses.cls}, {"lr", lr_now}, {"images_per_s", images / dt}};
+      if (world.distributed()) j["allreduce_s"] = sync_s;
       if (c.dual()) j["cps"] = losses.cps;
       if (c.area_weight_value() > 0) j["area"] = losses.area;
       run.log(j);
       summary.last_loss = losses.total;
-      progress.step(epoch, pos.step, losses.total, lr_now, batch->images.size(0));
+      progress.step(epoch, pos.step, losses.total, lr_now, images);
 
       if (c.checkpoint_every > 0 && pos.step % c.checkpoint_every == 0) run.save_checkpoint(net, sgd, pos);
       if (opt.stop_after_steps > 0 && progress.steps() >= opt.stop_after_steps) {
@@ -224,17 +282,20 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
     progress.end_line();
     pos.epoch = epoch + 1;
     pos.samples = 0;
+    std::optional<BranchMetrics> m;
     if (val) {
-      const BranchMetrics m = validate_classification(net, *val, c);
-      progress.validation(epoch, m);
-      run.log(epoch_line(epoch + 1, pos.step, &m));
-    } else {
-      run.log(epoch_line(epoch + 1, pos.step, nullptr));
+      ScopedStatsAllReduce per_rank{StatsAllReduce()};  // ranks may hold different numbers of validation batches
+      m = validate_classification(net, *val, c, world);
+      progress.validation(epoch, *m);
     }
+    nlohmann::json line = epoch_line(epoch + 1, pos.step, m ? &*m : nullptr);
+    if (world.distributed()) line["parameter_sums"] = parameter_checksums(world, net);
+    run.log(line);
     run.save_epoch(net, epoch + 1);
     run.save_checkpoint(net, sgd, pos);
   }
   run.save_final(net);
+  world.barrier("finishing");  // every rank exits once model.pt is written
   summary.steps = pos.step;
   summary.finished = true;
   summary.images_per_second = progress.images_per_second();

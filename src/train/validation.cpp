@@ -6,9 +6,12 @@
 
 namespace amr {
 
-BranchMetrics validate_classification(AmrNet& net, const VocDataset& val, const TrainConfig& c) {
+BranchMetrics validate_classification(AmrNet& net, const VocDataset& val, const TrainConfig& c,
+                                      const World& world) {
   LoaderOptions lo;
-  lo.batch = c.batch;
+  lo.batch = std::max<int64_t>(1, c.batch / world.size());
+  lo.rank = world.rank();
+  lo.world_size = world.size();
   lo.workers = c.workers;
   lo.shuffle = false;
   lo.drop_last = false;
@@ -16,22 +19,29 @@ BranchMetrics validate_classification(AmrNet& net, const VocDataset& val, const 
   lo.augment = AugmentOptions{c.crop, c.crop, false, c.crop};
   BatchLoader loader(val, lo);
   loader.start_epoch(0);
-  std::vector<at::Tensor> ls, lc, ys;
+  const auto n = static_cast<int64_t>(val.ids.size());
+  // Rows by position (= dataset index: no shuffle); a rank fills its rows, the sum fills all.
+  at::Tensor ls = torch::zeros({n, val.num_classes()});
+  at::Tensor lc = net->compensation ? torch::zeros({n, val.num_classes()}) : at::Tensor();
+  at::Tensor y = torch::zeros({n, val.num_classes()});
   net->eval();
   {
     torch::NoGradGuard no_grad;
     while (auto b = loader.next()) {
       AmrOutput out = net->forward(b->images);
-      ls.push_back(out.logits_s);
-      if (out.logits_c.defined()) lc.push_back(out.logits_c);
-      ys.push_back(b->labels);
+      const at::Tensor rows = torch::tensor(b->positions, torch::kInt64);
+      ls.index_copy_(0, rows, out.logits_s.to(ls.options()));
+      if (lc.defined()) lc.index_copy_(0, rows, out.logits_c.to(lc.options()));
+      y.index_copy_(0, rows, b->labels);
     }
   }
   net->train();
-  at::Tensor y = torch::cat(ys);
+  std::vector<at::Tensor> scores{ls, y};
+  if (lc.defined()) scores.push_back(lc);
+  world.all_reduce_sum(scores, "validation");
   BranchMetrics m;
-  m.spotlight = classification_metrics(torch::cat(ls), y);
-  if (!lc.empty()) m.compensation = classification_metrics(torch::cat(lc), y);
+  m.spotlight = classification_metrics(ls, y);
+  if (lc.defined()) m.compensation = classification_metrics(lc, y);
   return m;
 }
 

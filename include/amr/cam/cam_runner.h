@@ -2,6 +2,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "amr/cam/cam_file.h"
 #include "amr/cam/make_cam.h"
@@ -24,6 +25,7 @@ struct CamRunOptions {
   bool fold_batchnorm = true;  // BN folded into the convolutions (inference speed-up)
   bool resume = false;
   bool quiet = false;
+  bool check_only = false;  // write nothing: verify OUT (see check_cam_coverage), no model needed
 };
 
 struct CamRunSummary {
@@ -34,6 +36,16 @@ struct CamRunSummary {
 // `amr cam`: one CAMS/<id>.npz per image of the list (keys int32 [n], cam float32 [n, H, W];
 // with keep_branches also cam_s, cam_c), written atomically; --resume skips valid files.
 CamRunSummary run_cam(const CamRunOptions& opt);
+
+// Whether OUT holds exactly the CAMs of `ids`: one valid <id>.npz each and no other .npz
+// (after shards written by several processes or hosts).
+struct CamCoverage {
+  size_t expected = 0, valid = 0;
+  std::vector<std::string> missing;  // absent or invalid
+  std::vector<std::string> extra;    // .npz files of ids not in the list
+  bool complete() const { return missing.empty() && extra.empty(); }
+};
+CamCoverage check_cam_coverage(const std::string& out, const std::vector<std::string>& ids);
 
 // Parses "i/n" into shard index/count; throws naming --shard.
 void parse_shard(const std::string& spec, CamRunOptions* opt);

@@ -28,12 +28,17 @@ struct LoaderOptions {
   double label_min_fraction = 0.0;
   bool skip_bad = false;     // log and skip unreadable samples (counted) instead of failing
   int64_t prefetch_batches = 2;
+  // Data-parallel sharding: the epoch's order is cut into global batches of world_size x batch
+  // positions and rank r takes the r-th `batch` of each (1 x 4 and 2 x 2 see the same samples
+  // with the same augmentation). With drop_last only complete global batches are used.
+  int rank = 0, world_size = 1;
 };
 
 struct Batch {
   at::Tensor images;  // [B, 3, crop, crop] float, normalized
   at::Tensor labels;  // [B, K] float
   std::vector<std::string> ids;
+  std::vector<int64_t> positions;  // positions in the epoch's order (= dataset index without shuffle)
 };
 
 // Multi-threaded prefetching loader. Sample order is a permutation drawn from (seed, epoch) and
@@ -49,7 +54,8 @@ class BatchLoader {
   void start_epoch(int64_t epoch, int64_t skip_samples = 0);
   std::optional<Batch> next();
   int64_t batches_per_epoch() const;
-  int64_t samples_consumed() const { return consumed_; }  // positions taken this epoch
+  // Positions of the epoch's order consumed by all ranks together: where a resumed epoch starts.
+  int64_t samples_consumed() const;
   size_t bad_samples() const { return bad_; }
 
  private:
@@ -64,9 +70,10 @@ class BatchLoader {
   const VocDataset& ds_;
   LoaderOptions opt_;
   std::vector<int64_t> order_;
+  std::vector<int64_t> plan_;  // this rank's positions in the order, ascending
   int64_t epoch_ = 0;
   uint64_t generation_ = 0;
-  int64_t next_take_ = 0, consumed_ = 0;
+  int64_t next_take_ = 0, consumed_ = 0;  // indices into plan_
   size_t bad_ = 0;
   std::map<int64_t, Item> ready_;
   std::mutex mu_;

@@ -44,6 +44,8 @@ struct TrainConfig {
   std::optional<double> area_weight;  // unset: the variant's (0, amr-improved 0.05)
   bool official_flip_pair = false;
   // optimization
+  // batch: the global batch, split evenly over the ranks of a data-parallel job (as the official
+  // DataParallel splits it over GPUs): a config trains the same whatever the number of ranks.
   int64_t epochs = 8, batch = 16, accumulate = 1;
   double lr = 0.01;
   double lr_mult_backbone = 1.0, lr_mult_compensation = 10.0;
@@ -59,6 +61,9 @@ struct TrainConfig {
   // run
   int workers = 2, threads = 0;
   uint64_t seed = 0;
+  // Data-parallel: batch statistics (BatchNorm in bn: train, the AMM's Gaussian) over all ranks'
+  // batches, as SyncBatchNorm (false: per rank, as the official DataParallel's replicas).
+  bool sync_stats = false;
   int64_t checkpoint_every = 0;  // steps; 0: once per epoch
   int64_t log_every = 10;
 

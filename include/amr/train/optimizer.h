@@ -31,6 +31,10 @@ class PolySgd {
   // The momentum buffer of `param` (undefined before its first update, or if not optimized).
   at::Tensor momentum_buffer(const at::Tensor& param) const;
 
+  // Every (parameter, momentum buffer slot) pair in a fixed order: rank 0's buffers are
+  // broadcast at the start of a data-parallel run.
+  std::vector<std::pair<at::Tensor, at::Tensor*>> buffer_slots();
+
   NamedTensors state() const;
   void load_state(const NamedTensors& tensors, const std::string& what);
 

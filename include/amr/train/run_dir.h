@@ -21,10 +21,12 @@ struct Position {
 //   log.jsonl     one JSON object per step and per epoch
 //   last.pt       model + optimizer + position + RNG: what --resume continues from
 //   epoch_<n>.pt  the model after epoch n; model.pt the final one (both carry the model description)
+// In a data-parallel job only rank 0 is the writer; the other ranks' RunDir touches nothing.
 class RunDir {
  public:
   // Creates the directory (throws naming --out); `resume` requires last.pt.
-  RunDir(std::string path, bool resume);
+  RunDir(std::string path, bool resume, bool writer = true);
+  bool writer() const { return writer_; }
   const std::string& path() const { return path_; }
   std::string last_checkpoint() const { return path_ + "/last.pt"; }
 
@@ -40,6 +42,7 @@ class RunDir {
 
  private:
   std::string path_;
+  bool writer_;
   std::ofstream log_;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 #include <string>
 
+#include "amr/dist/world.h"
 #include "amr/model/amr_net.h"
 #include "amr/model/losses.h"
 #include "amr/train/config.h"
@@ -14,6 +15,10 @@ struct TrainOptions {
   bool resume = false;
   int64_t stop_after_steps = 0;  // > 0: stop (as if interrupted) after this many optimizer steps
   bool quiet = false;
+  // Data-parallel: this process's rank in a job of world.world_size (resolved, see
+  // resolve_world); `batch` stays the global batch, split evenly over the ranks.
+  WorldOptions world;
+  int local_world_size = 1;  // ranks on this machine: they share its cores when threads = 0
 };
 
 struct TrainSummary {
@@ -26,6 +31,8 @@ struct TrainSummary {
 // `amr train`: trains the cam / amr / amr-improved variant into a RunDir (config.yaml,
 // log.jsonl, last.pt (resumable), epoch_<n>.pt, model.pt). The loop reads as the algorithm:
 // batch -> forward_backward -> optimizer step -> log; per epoch validation and checkpoints.
+// Data-parallel (opt.world): every rank runs this loop on its share of each global batch, the
+// gradients are averaged over the ranks before the step, rank 0 alone writes RUN.
 TrainSummary train(TrainConfig config, const TrainOptions& opt);
 
 

@@ -1,0 +1,59 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace amr {
+
+// Where this process stands in a data-parallel job. Flags win; absent flags are read from
+// torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT).
+struct WorldOptions {
+  int world_size = 1, rank = 0, local_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  double timeout_s = 300;  // rendezvous and every collective: a dead or stuck rank is an error after this
+};
+// Fills the fields not given (world_size/rank < 0, master_addr "", master_port 0) from the
+// environment, then the defaults; throws naming the flag or variable on a bad value.
+WorldOptions resolve_world(WorldOptions given);
+// Ranks on this machine (torchrun's LOCAL_WORLD_SIZE; 1 when unset): they share its cores.
+int local_world_size();
+
+// The process group of a data-parallel job: PyTorch's c10d (TCPStore rendezvous at
+// master_addr:master_port, served by rank 0; ProcessGroupGloo). With world_size 1 there is no
+// group and every collective returns at once. A failed collective (a rank died, or did not
+// answer within the timeout) throws amr::Error naming this rank: never a hang.
+class World {
+ public:
+  World();  // a single process
+  explicit World(const WorldOptions& opt);
+  ~World();
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  int local_rank() const { return local_rank_; }
+  bool is_root() const { return rank_ == 0; }
+  bool distributed() const { return size_ > 1; }
+
+  // In place, element-wise sum over the ranks (one collective per tensor, all in flight at once).
+  void all_reduce_sum(std::vector<at::Tensor>& tensors, const std::string& what) const;
+  void all_reduce_sum(at::Tensor& tensor, const std::string& what) const;
+  // In place: every rank receives rank 0's values.
+  void broadcast(std::vector<at::Tensor>& tensors, const std::string& what) const;
+  void barrier(const std::string& what) const;
+  // Rank 0 publishes `value` under `key`; the others compare theirs and throw naming `what`
+  // and the first line that differs (e.g. configs resolved differently on two machines).
+  void agree(const std::string& key, const std::string& value, const std::string& what) const;
+
+ private:
+  struct Group;
+  int rank_ = 0, size_ = 1, local_rank_ = 0;
+  double timeout_s_ = 0;
+  std::unique_ptr<Group> group_;
+};
+
+}  // namespace amr
