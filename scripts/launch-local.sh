@@ -23,7 +23,7 @@ for ((r = 0; r < n; r++)); do
 done
 status=0
 for ((left = n; left > 0; left--)); do
-  wait -n "${pids[@]}" && continue
+  wait -n && continue  # any rank (the only children)
   status=$?
   echo "$0: a rank exited with status $status; stopping the others" >&2
   stop_all
