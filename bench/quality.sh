@@ -15,7 +15,7 @@
 # Resumable: a rerun skips finished runs, CAMs and evaluations.
 # Knobs (environment): SEEDS ("0 1 2"), FASHION_TRAIN (2400), FASHION_VAL (300), PRE_TRAIN (6000),
 #   CAM_EPOCHS (2), AMR_EPOCHS (3), CAMVID (1), CAMVID_CAM_EPOCHS (20), CAMVID_AMR_EPOCHS (8),
-#   CAMVID_SCALES (0.5,0.75,1.0), REFINE_IMAGES (100), CAMVID_REFINE_IMAGES (REFINE_IMAGES),
+#   CAMVID_SCALES (0.5,0.75,1.0), REFINE_IMAGES (100; 0: no refinements), CAMVID_REFINE_IMAGES (REFINE_IMAGES),
 #   ADV_ITER (27), PARTS (1), PARTS_D ("0.3"), PARTS_TRAIN (2000), PARTS_VAL (200), PARTS_PRE_TRAIN (6000),
 #   PARTS_AMR_EPOCHS (3), TAU_SWEEP ("0 0.1 0.5": improved runs besides its default 0.3; "" = none),
 #   AREA_SWEEP ("0.01 0.2": besides its default 0.05), FASHION (1), OUT (bench/quality_out),
@@ -124,12 +124,12 @@ refinements() {  # name, run dir, data, id list, extra cam flags...: CAM, Grad-C
 }
 
 s=${SEEDS%% *}
-if [[ $FASHION == 1 ]]; then
+if [[ $FASHION == 1 && $REFINE_IMAGES -gt 0 ]]; then
   echo "== refinements (AMR seed $s, first $REFINE_IMAGES val images)" >&2
   head -n "$REFINE_IMAGES" "$F/val.txt" > "$OUT/fashion_val_refine.txt"
   refinements fashion "$OUT/runs/fashion_$s/amr" "$F" "$OUT/fashion_val_refine.txt"
 fi
-if [[ $CAMVID == 1 ]]; then
+if [[ $CAMVID == 1 && $CAMVID_REFINE_IMAGES -gt 0 ]]; then
   head -n "$CAMVID_REFINE_IMAGES" ../shared/data/camvid/val.txt > "$OUT/camvid_val_refine.txt"
   refinements camvid "$OUT/runs/camvid_$s/amr" ../shared/data/camvid "$OUT/camvid_val_refine.txt" --labels-from-masks \
     --scales "$CAMVID_SCALES"
