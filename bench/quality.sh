@@ -70,7 +70,7 @@ for s in $SEEDS; do
       for spec in "${runs[@]}"; do
         v=${spec%%:*}; set_flag=(); name=$v
         if [[ $spec == *:* ]]; then set_flag=(--set "${spec#*:}"); name="$v-${spec#*:}"; fi
-        [[ -f $R/$name/model.pt ]] || $AMR train --config configs/parts-amr.yaml --data "$P" --out "$R/$name" --variant $v \
+        [[ -f $R/$name/model.pt ]] || $AMR train --overwrite --config configs/parts-amr.yaml --data "$P" --out "$R/$name" --variant $v \
           --spotlight-from "$R/cam" --init "$R/pre" --epochs "$PARTS_AMR_EPOCHS" --set seed=$s "${set_flag[@]}" --quiet
       done
       evaluate "$R/cam" "$P" val.txt "parts_${d}_cam_$s"
@@ -83,11 +83,11 @@ for s in $SEEDS; do
   if [[ $FASHION == 1 ]]; then
     echo "== FashionScenes seed $s" >&2
     R=$OUT/runs/fashion_$s
-    [[ -f $R/pre/model.pt ]] || $AMR train --config configs/fashion-demo-pre.yaml --data "$S" --out "$R/pre" --set seed=$s --quiet
-    [[ -f $R/cam/model.pt ]] || $AMR train --config configs/fashion-demo-cam.yaml --data "$F" --out "$R/cam" --init "$R/pre" \
+    [[ -f $R/pre/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-pre.yaml --data "$S" --out "$R/pre" --set seed=$s --quiet
+    [[ -f $R/cam/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-cam.yaml --data "$F" --out "$R/cam" --init "$R/pre" \
       --epochs "$CAM_EPOCHS" --set seed=$s --quiet
     for v in amr amr-improved; do
-      [[ -f $R/$v/model.pt ]] || $AMR train --config configs/fashion-demo-amr.yaml --data "$F" --out "$R/$v" --variant $v \
+      [[ -f $R/$v/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-amr.yaml --data "$F" --out "$R/$v" --variant $v \
         --spotlight-from "$R/cam" --init "$R/pre" --epochs "$AMR_EPOCHS" --set seed=$s --quiet
     done
     evaluate "$R/cam" "$F" val.txt "fashion_cam_$s"
@@ -97,10 +97,10 @@ for s in $SEEDS; do
   if [[ $CAMVID == 1 ]]; then
     echo "== CamVid seed $s" >&2
     C=../shared/data/camvid; R=$OUT/runs/camvid_$s
-    [[ -f $R/cam/model.pt ]] || $AMR train --config configs/camvid-cpu.yaml --data "$C" --out "$R/cam" \
+    [[ -f $R/cam/model.pt ]] || $AMR train --overwrite --config configs/camvid-cpu.yaml --data "$C" --out "$R/cam" \
       --epochs "$CAMVID_CAM_EPOCHS" --set seed=$s --quiet
     for v in amr amr-improved; do
-      [[ -f $R/$v/model.pt ]] || $AMR train --config configs/camvid-cpu.yaml --data "$C" --out "$R/$v" --variant $v \
+      [[ -f $R/$v/model.pt ]] || $AMR train --overwrite --config configs/camvid-cpu.yaml --data "$C" --out "$R/$v" --variant $v \
         --spotlight-from "$R/cam" --init "$R/cam" --epochs "$CAMVID_AMR_EPOCHS" --set seed=$s --set routing=official --quiet
     done
     for v in cam amr amr-improved; do
