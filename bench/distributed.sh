@@ -41,7 +41,7 @@ read -r two_ips two_ar two_step <<< "$(stats $OUT/two-ranks.jsonl)"
 
 # CAMs: a model of the one-rank run (its last.pt weights are what matter for speed).
 if [[ ! -f $OUT/cam.done ]]; then
-  [[ -f $OUT/runs/cam-model/model.pt ]] || $AMR train --config configs/fashion-demo-amr.yaml --data $OUT/data --variant amr \
+  [[ -f $OUT/runs/cam-model/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-amr.yaml --data $OUT/data --variant amr \
     --epochs 1 --set val_list= --out $OUT/runs/cam-model --quiet --set 'list=val.txt' --batch 16
   head -n 64 $OUT/data/val.txt > $OUT/data/cam64.txt
   rm -rf $OUT/cams-1 $OUT/cams-2

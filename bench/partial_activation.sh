@@ -51,8 +51,8 @@ CLASSES=trouser,pullover,dress,sneaker,bag
   --classes $CLASSES --seed $((100 + SEED)) >/dev/null
 [[ -f $S/val.txt ]] || $AMR scenes --out "$S" --objects 1:1 --size 48 --train "$PRE" --val 500 --object-scale 0.7:0.95 \
   --min-contrast 60 --classes $CLASSES --seed $((101 + SEED)) >/dev/null
-[[ -f $R/pre/model.pt ]] || $AMR train --config configs/fashion-demo-pre.yaml --data "$S" --out "$R/pre" --set seed=$SEED --quiet
-[[ -f $R/cam/model.pt ]] || $AMR train --config configs/fashion-demo-cam.yaml --data "$F" --out "$R/cam" --init "$R/pre" \
+[[ -f $R/pre/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-pre.yaml --data "$S" --out "$R/pre" --set seed=$SEED --quiet
+[[ -f $R/cam/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-cam.yaml --data "$F" --out "$R/cam" --init "$R/pre" \
   --set seed=$SEED --quiet
 diagnose fashion "$R/cam" "$F"
 
@@ -66,7 +66,7 @@ done
 if [[ $CAMVID == 1 ]]; then
   echo "== CamVid" >&2
   C=../shared/data/camvid; R=$OUT/runs/camvid
-  [[ -f $R/cam/model.pt ]] || $AMR train --config configs/camvid-cpu.yaml --data "$C" --out "$R/cam" \
+  [[ -f $R/cam/model.pt ]] || $AMR train --overwrite --config configs/camvid-cpu.yaml --data "$C" --out "$R/cam" \
     --epochs "$CAMVID_CAM_EPOCHS" --set seed=$SEED --quiet
   diagnose camvid "$R/cam" "$C" --labels-from-masks --scales "$CAMVID_SCALES"
 fi

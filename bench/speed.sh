@@ -88,7 +88,7 @@ rss $OFF train "$REF" "$W/official.pth" 2 "$W"/train/JPEGImages/*.jpg > "$W/off_
 OFF_STEP=$(json "$W/off_train.json" step_s); OFF_STEP_MB=$(mb)
 OFFICIAL_FLUSH_DENORMAL=1 $OFF train "$REF" "$W/official.pth" 2 "$W"/train/JPEGImages/*.jpg > "$W/off_train_fd.json"
 OFF_STEP_FD=$(json "$W/off_train_fd.json" step_s)
-rss $AMR train --config configs/voc-official-amr.yaml --set spotlight_from= --set init= --data "$W/train" --list list.txt --set val_list= --batch 8 --workers 1 \
+rss $AMR train --overwrite --config configs/voc-official-amr.yaml --set spotlight_from= --set init= --data "$W/train" --list list.txt --set val_list= --batch 8 --workers 1 \
   --init-from "$W/amr.pt" --out "$W/run" --stop-after-steps 4 --threads 2 --quiet >/dev/null 2>&1
 OUR_STEP_MB=$(mb)
 OUR_STEP=$($PY -c "
@@ -96,7 +96,7 @@ import json, statistics
 v = [json.loads(l) for l in open('$W/run/log.jsonl')]
 print(statistics.median([8 / s['images_per_s'] for s in v if s['type'] == 'step'][1:]))")
 rm -rf "$W/run"
-AMR_MALLOC_TUNING=0 rss $AMR train --config configs/voc-official-amr.yaml --set spotlight_from= --set init= --data "$W/train" --list list.txt --set val_list= --batch 8 \
+AMR_MALLOC_TUNING=0 rss $AMR train --overwrite --config configs/voc-official-amr.yaml --set spotlight_from= --set init= --data "$W/train" --list list.txt --set val_list= --batch 8 \
   --workers 1 --init-from "$W/amr.pt" --out "$W/run" --stop-after-steps 4 --threads 2 --quiet >/dev/null 2>&1
 OUR_STEP_NT_MB=$(mb)
 OUR_STEP_NT=$($PY -c "

@@ -19,8 +19,8 @@ parts_cam_stage() {
     --train "$PT" --val "$PV" --seed "$scene_seed" >/dev/null
   [[ -f $single/val.txt ]] || $AMR scenes --kind parts --body-signal "$d" --out "$single" --objects 1:1 --size 48 \
     --train "$PPRE" --val 500 --seed $((scene_seed + 1)) >/dev/null
-  [[ -f $runs/pre/model.pt ]] || $AMR train --config configs/parts-pre.yaml --data "$single" --out "$runs/pre" \
+  [[ -f $runs/pre/model.pt ]] || $AMR train --overwrite --config configs/parts-pre.yaml --data "$single" --out "$runs/pre" \
     --set seed="$seed" --quiet
-  [[ -f $runs/cam/model.pt ]] || $AMR train --config configs/parts-cam.yaml --data "$data" --out "$runs/cam" \
+  [[ -f $runs/cam/model.pt ]] || $AMR train --overwrite --config configs/parts-cam.yaml --data "$data" --out "$runs/cam" \
     --init "$runs/pre" --set seed="$seed" --quiet
 }

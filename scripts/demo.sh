@@ -26,16 +26,16 @@ echo "== 1/6 data: single-object pretraining scenes (48 px) and 2-object scenes 
 head -n "$CAM_IMAGES" $OUT/data/val.txt > $OUT/data/cam_val.txt
 
 echo "== 2/6 pretraining (ResNet-18 from scratch)"
-[[ -f $OUT/runs/pre/model.pt ]] || $AMR train --config configs/fashion-demo-pre.yaml --data $OUT/pre-data --out $OUT/runs/pre
+[[ -f $OUT/runs/pre/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-pre.yaml --data $OUT/pre-data --out $OUT/runs/pre
 echo "== 3/6 cam stage (from the pretraining run)"
-[[ -f $OUT/runs/cam/model.pt ]] || $AMR train --config configs/fashion-demo-cam.yaml --data $OUT/data --out $OUT/runs/cam \
+[[ -f $OUT/runs/cam/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-cam.yaml --data $OUT/data --out $OUT/runs/cam \
   --init $OUT/runs/pre
 echo "== 4/6 amr and amr-improved (spotlight from the cam run, compensation from the pretraining run)"
 # amr-improved gets a third epoch: its thresholded gates (tau 0.3) start sparser and its
 # compensation branch reaches val F1 0.78 after 2 epochs, 0.83 after 3 (amr: 0.81 after 2).
 for v in amr amr-improved; do
   epochs=2; [[ $v == amr-improved ]] && epochs=3
-  [[ -f $OUT/runs/$v/model.pt ]] || $AMR train --config configs/fashion-demo-amr.yaml --data $OUT/data --out $OUT/runs/$v \
+  [[ -f $OUT/runs/$v/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-amr.yaml --data $OUT/data --out $OUT/runs/$v \
     --variant $v --spotlight-from $OUT/runs/cam --init $OUT/runs/pre --epochs $epochs
 done
 

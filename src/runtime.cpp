@@ -20,15 +20,30 @@ int available_cores() {
 }
 
 Device parse_device(const std::string& s) {
-  if (s == "cpu") return Device::Cpu;
-  if (s == "cuda") {
-    if (!at::hasCUDA()) throw Error("--device cuda: this LibTorch build or machine has no CUDA device");
-    return Device::Cuda;
+  Device d;
+  if (s == "cpu") return d;
+  if (s.rfind("cuda", 0) != 0) throw Error("--device: expected cpu, cuda or cuda:K, got '" + s + "'");
+  d.kind = Device::Kind::Cuda;
+  if (s.size() > 4) {
+    const std::string k = s.substr(4);
+    if (k.size() < 2 || k[0] != ':' || k.find_first_not_of("0123456789", 1) != std::string::npos || k.size() > 4)
+      throw Error("--device: expected cpu, cuda or cuda:K, got '" + s + "'");
+    d.index = std::stoi(k.substr(1));
   }
-  throw Error("--device: expected cpu or cuda, got '" + s + "'");
+  if (!at::hasCUDA())
+    throw Error("--device " + s + ": this build of amr runs on the CPU only (build it against a CUDA LibTorch)");
+  return d;
 }
 
-std::string to_string(Device d) { return d == Device::Cuda ? "cuda" : "cpu"; }
+std::string to_string(const Device& d) {
+  if (!d.is_cuda()) return "cpu";
+  return d.index < 0 ? "cuda" : "cuda:" + std::to_string(d.index);
+}
+
+c10::Device torch_device(const Device& d, int local_rank) {
+  if (!d.is_cuda()) return c10::Device(c10::kCPU);
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(d.index >= 0 ? d.index : local_rank));
+}
 
 Runtime configure_runtime(int threads, Device device) {
   static bool malloc_tuned = false;

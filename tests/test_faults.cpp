@@ -1,5 +1,7 @@
 // Bad input and faults (issue 15's cases), each a regression test with its crafted file made here.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -7,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "amr/cam/cam_file.h"
 #include "amr/cam/cam_runner.h"
@@ -29,6 +32,13 @@ using amr::test::TempDir;
 namespace {
 
 std::vector<char> bytes(const std::string& s) { return std::vector<char>(s.begin(), s.end()); }
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 void write_file(const std::string& path, const std::string& content) {
   std::ofstream(path, std::ios::binary) << content;
@@ -162,4 +172,78 @@ TEST(Faults, StaleTempFilesOfADeadWriterAreRemoved) {
   EXPECT_FALSE(fs::exists(dir / ("last.pt.tmp." + std::to_string(child))));
   EXPECT_TRUE(fs::exists(dir / ("model.pt.tmp." + std::to_string(getpid()))));
   EXPECT_TRUE(fs::exists(dir / "notes.tmp.txt"));
+}
+
+// `train --out` on a directory that holds another run: refused unless --resume or --overwrite
+// (which removes the old checkpoints and models first); a second writer at the same time is
+// refused by the directory's lock.
+TEST(Faults, TrainNeverMixesTwoRunsInOneDirectory) {
+  TempDir d;
+  auto r = amr::test::run_cli("scenes --out " + d / "data" + " --train 8 --val 4 --size 48 --seed 1 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string args = " --data " + d / "data" +
+                           " --variant cam --set arch=resnet18 --set crop=48 --set 'resize_long=[40, 56]'"
+                           " --set 'strides=[2, 2, 1, 1]' --set bn=train --epochs 2 --batch 4 --workers 0 --threads 1 --quiet";
+  r = amr::test::run_cli("train --out " + d / "run" + args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_TRUE(fs::exists(d / "run/epoch_2.pt"));
+  const auto model_time = fs::last_write_time(d / "run/model.pt");
+
+  r = amr::test::run_cli("train --out " + d / "run" + args + " --set epochs=1 --set lr=0.5");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("holds a run already"), std::string::npos) << r.output;
+  EXPECT_EQ(fs::last_write_time(d / "run/model.pt"), model_time);
+  EXPECT_EQ(read_text(d / "run/config.yaml").find("lr: 0.5"), std::string::npos) << "config.yaml was replaced";
+
+  {
+    // Another writer holds the lock (flock is per open file: this process is "another amr train").
+    const int fd = ::open((d / "run/.lock").c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+    r = amr::test::run_cli("train --out " + d / "run" + args + " --overwrite");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.output.find("another amr train is writing"), std::string::npos) << r.output;
+    EXPECT_TRUE(fs::exists(d / "run/model.pt"));
+    ::close(fd);
+  }
+  r = amr::test::run_cli("train --out " + d / "run" + args + " --set epochs=1 --overwrite");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(fs::exists(d / "run/epoch_2.pt")) << "a model of the old run outlived it";
+  EXPECT_TRUE(fs::exists(d / "run/model.pt"));
+}
+
+// label and viz never write into the data set's images or ground truth.
+TEST(Faults, OutputsNeverLandInTheDataSet) {
+  TempDir d;
+  auto r = amr::test::run_cli("scenes --out " + d / "data" + " --train 8 --val 4 --size 48 --seed 1 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = amr::test::run_cli("train --out " + d / "run --data " + d / "data" +
+                         " --variant cam --set arch=resnet18 --set crop=48 --set 'resize_long=[40, 56]'"
+                         " --set 'strides=[2, 2, 1, 1]' --set bn=train --epochs 1 --batch 4 --workers 0 --threads 1 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = amr::test::run_cli("cam --run " + d / "run" + " --data " + d / "data" + " --list val.txt --out " + d / "cams --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string first = amr::read_id_list(d / "data/val.txt").front();
+  const std::string mask = d / ("data/SegmentationClass/" + first + ".png");
+  const std::string before = read_text(mask);
+  const std::string common = " --cams " + d / "cams" + " --data " + d / "data" + " --list val.txt";
+  for (const std::string& cmd : {"label" + common + " --out " + d / "data/SegmentationClass",
+                                 "label" + common + " --out " + d / "data/SegmentationClass/../SegmentationClass/x",
+                                 "viz" + common + " --out " + d / "data/JPEGImages"}) {
+    r = amr::test::run_cli(cmd);
+    EXPECT_EQ(r.exit_code, 2) << cmd;
+    EXPECT_NE(r.output.find("inside the data set's"), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(read_text(mask), before);
+  r = amr::test::run_cli("label" + common + " --out " + d / "labels");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// Flag parse errors (CLI11's own, e.g. a repeated or unknown flag) exit with the documented 2.
+TEST(Faults, FlagParseErrorsExitWithTwo) {
+  for (const std::string& args : {"train --out x --epochs 1 --epochs 2", "eval --frobnicate", "cam --threads abc"}) {
+    auto r = amr::test::run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.output;
+    EXPECT_NE(r.output.find("amr: error:"), std::string::npos) << r.output;
+  }
 }

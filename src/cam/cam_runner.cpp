@@ -190,6 +190,11 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
   VocDataset ds = open_voc(d);
   AmrNet net = load_cam_model(opt, ds.num_classes());
   net->eval();
+  if (opt.device.is_cuda()) {
+    if (opt.cam.refine != Refine::None) throw Error("--refine: runs on the CPU only for now (drop --device)");
+    if (opt.cam.bf16) throw Error("--precision bf16: the CPU's autocast; on CUDA use fp32");
+    net->to(torch_device(opt.device));  // before folding: the folded biases are made where the weights are
+  }
   // Not under --refine: adversarial climbing amplifies the last-bit changes of folded weights
   // (measured: 5e-4 -> 1.3e-3 max difference to the official loop after 7 steps).
   if (opt.fold_batchnorm && opt.cam.refine == Refine::None) {
@@ -215,11 +220,18 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
   // Decoding of the next image overlaps the network.
   auto read = [&](size_t k) { return std::async(std::launch::async, [&ds, &todo, k] { return read_rgb(ds.image_path(todo[k])); }); };
   std::future<cv::Mat> next = todo.empty() ? std::future<cv::Mat>() : read(0);
+  CamOptions cam = opt.cam;
   for (size_t k = 0; k < todo.size(); ++k) {
     cv::Mat rgb = next.get();
     if (k + 1 < todo.size()) next = read(k + 1);
+    if (k == 0 && cam.refine == Refine::None) {
+      using MF = CamRunOptions::MemoryFormat;
+      cam.channels_last = opt.memory_format == MF::ChannelsLast ||
+                          (opt.memory_format == MF::Auto && static_cast<int64_t>(rgb.rows) * rgb.cols >= 256 * 256);
+      if (cam.channels_last) use_channels_last(net);
+    }
     const size_t i = todo[k];
-    write_cam_file(opt.out + "/" + ds.ids[i] + ".npz", compute_cam(net, rgb, ds.labels[i], opt.cam));
+    write_cam_file(opt.out + "/" + ds.ids[i] + ".npz", compute_cam(net, rgb, ds.labels[i], cam));
     ++summary.written;
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (tty) {

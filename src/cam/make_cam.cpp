@@ -168,14 +168,16 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
   at::Tensor sum_s, sum_c;
   at::Tensor index;
   bool keys_ready = !opt.predicted_classes;
-  if (keys_ready) index = torch::tensor(result.keys, torch::kLong);
+  const c10::Device device = net->classifier->weight.device();
+  if (keys_ready) index = torch::tensor(result.keys, torch::kLong).to(device);
 
   // The scale 1.0 first: with predicted classes, its logits choose the keys.
   std::vector<double> scales = opt.scales;
   std::stable_partition(scales.begin(), scales.end(), [](double s) { return s == 1.0; });
   for (double s : scales) {
-    at::Tensor x = to_normalized_tensor(rescale_image(rgb, s)).unsqueeze(0);
+    at::Tensor x = to_normalized_tensor(rescale_image(rgb, s)).unsqueeze(0).to(device);
     if (opt.flip) x = torch::cat({x, x.flip({3})});
+    if (opt.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     AmrOutput out;  // only the branches asked for
     {
       Bf16Autocast autocast(opt.bf16);
@@ -191,7 +193,7 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
     if (!keys_ready) {
       at::Tensor logits = dual ? 0.5 * (out.logits_s.mean(0) + out.logits_c.mean(0)) : out.logits_s.mean(0);
       result.keys = predicted_keys(logits, opt.score_threshold);
-      index = torch::tensor(result.keys, torch::kLong);
+      index = torch::tensor(result.keys, torch::kLong).to(device);
       keys_ready = true;
     }
     auto accumulate = [&](const at::Tensor& cam, at::Tensor& sum) {
@@ -203,6 +205,8 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
     if (want_c) accumulate(out.cam_c, sum_c);
   }
   finish_cam(result, sum_s, sum_c, dual, opt, H, W);
+  for (at::Tensor* t : {&result.cam, &result.cam_s, &result.cam_c})
+    if (t->defined()) *t = t->cpu().contiguous();
   return result;
 }
 

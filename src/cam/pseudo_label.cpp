@@ -103,6 +103,7 @@ void caption(cv::Mat& tile, const std::string& text) {
 
 size_t write_pseudo_labels(const LabelOptions& opt) {
   VocDataset ds = open_for_cams(opt.data, opt.list, opt.crf);
+  refuse_output_inside_dataset(opt.out, ds, "--out");
   ensure_dir(opt.out, "--out");
   c10::InferenceMode guard;
   parallel_for(ds.ids.size(), opt.threads, [&](size_t i, int) {
@@ -122,6 +123,7 @@ size_t write_pseudo_labels(const LabelOptions& opt) {
 
 size_t write_visualizations(const VizOptions& opt) {
   VocDataset ds = open_for_cams(opt.data, opt.list, true);
+  refuse_output_inside_dataset(opt.out, ds, "--out");
   ensure_dir(opt.out, "--out");
   const size_t count = opt.max_images > 0 ? std::min(ds.ids.size(), static_cast<size_t>(opt.max_images)) : ds.ids.size();
   parallel_for(count, opt.threads, [&](size_t i, int) {

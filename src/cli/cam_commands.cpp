@@ -72,11 +72,22 @@ void add_cam(CLI::App& app) {
   cmd->add_flag("--resume", o->resume, "skip ids whose .npz exists and is valid");
   cmd->add_flag("--check", o->check_only,
                 "write nothing: exit 0 only if --out holds one valid .npz per id of --list and no other (after shards)");
+  add_parsed(cmd, "--memory-format",
+             "auto (default: channels-last for images of >= 256 x 256 px) | channels-last | contiguous",
+             [o](const std::string& v) {
+               using MF = CamRunOptions::MemoryFormat;
+               if (v == "auto") o->memory_format = MF::Auto;
+               else if (v == "channels-last") o->memory_format = MF::ChannelsLast;
+               else if (v == "contiguous") o->memory_format = MF::Contiguous;
+               else throw Error("--memory-format: expected auto, channels-last or contiguous, got '" + v + "'");
+             });
   cmd->add_flag_function("--no-fold-bn", [o](int64_t) { o->fold_batchnorm = false; },
                          "keep BatchNorm layers separate (default: folded into the convolutions)");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
   add_threads(cmd);
-  on_run(cmd, [o](const Runtime&) {
+  add_device(cmd);
+  on_run(cmd, [o](const Runtime& rt) {
+    o->device = rt.device;
     if (o->cam.bf16 && o->cam.refine != Refine::None) throw Error("--precision bf16: plain CAMs only (not with --refine)");
     CamRunSummary s = run_cam(*o);
     if (o->check_only) {

@@ -20,6 +20,8 @@ void add_report(CLI::App& app);
 // --threads, shared by every subcommand.
 void add_threads(CLI::App* app);
 int threads_flag();  // as given (0: not given, all cores)
+// --device, on the subcommands that run networks (train, cam).
+void add_device(CLI::App* app);
 // Sets the subcommand's action: the run-time set-up (threads, malloc, denormals) made once,
 // then `fn` with the resulting Runtime.
 void on_run(CLI::App* cmd, std::function<void(const Runtime&)> fn);

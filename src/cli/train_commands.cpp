@@ -50,7 +50,7 @@ void add_train(CLI::App& app) {
   struct Args {
     std::string config, out, data, list, val_list, variant, init, init_from, spotlight_from, copy_cam_to_both;
     std::vector<std::string> set;
-    bool resume = false, quiet = false, labels_from_masks = false;
+    bool resume = false, overwrite = false, quiet = false, labels_from_masks = false;
     int64_t stop_after = 0, epochs = 0, batch = 0;
     int workers = -1;
     double lr = 0;
@@ -80,6 +80,7 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--labels-from-masks", a->labels_from_masks, "image labels from masks, recomputed on each crop");
   cmd->add_option("--set", a->set, "override any config key: --set key=value (repeatable)");
   cmd->add_flag("--resume", a->resume, "continue RUN from last.pt (RUN/config.yaml is the base config)");
+  cmd->add_flag("--overwrite", a->overwrite, "start again in an --out that holds a run (its checkpoints and models are removed)");
   cmd->add_option("--stop-after-steps", a->stop_after, "stop after N optimizer steps, checkpointed (resumable)");
   cmd->add_flag("--quiet", a->quiet, "no progress output");
   auto* dist = "data-parallel (c10d Gloo; torchrun's RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT when absent)";
@@ -90,6 +91,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--dist-timeout", a->world.timeout_s, "seconds before a missing or dead rank is an error (default 300)")
       ->group(dist);
   add_threads(cmd);
+  add_device(cmd);
   on_run(cmd, [a](const Runtime& rt) {
     std::vector<std::string> set;
     auto put = [&](const std::string& k, const std::string& v) { set.push_back(k + "=" + v); };
@@ -121,9 +123,11 @@ void add_train(CLI::App& app) {
     TrainOptions opt;
     opt.run_dir = a->out;
     opt.resume = a->resume;
+    opt.overwrite = a->overwrite;
     opt.stop_after_steps = a->stop_after;
     opt.quiet = a->quiet;
     opt.world = resolve_world(a->world);
+    opt.device = rt.device;
     opt.local_world_size = local_world_size();
     TrainSummary s = train(cfg, opt);
     std::cout << (s.finished ? "finished" : "stopped") << " after " << s.steps << " steps, loss " << s.last_loss

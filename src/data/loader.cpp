@@ -149,6 +149,10 @@ std::optional<Batch> BatchLoader::next() {
   if (images.empty() || (opt_.drop_last && static_cast<int64_t>(images.size()) < opt_.batch)) return std::nullopt;
   batch.images = torch::stack(images);
   batch.labels = torch::stack(labels);
+  if (opt_.pin_memory) {
+    batch.images = batch.images.pin_memory();
+    batch.labels = batch.labels.pin_memory();
+  }
   return batch;
 }
 

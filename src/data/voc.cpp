@@ -165,4 +165,21 @@ VocDataset open_voc(const DatasetOptions& opt) {
   return ds;
 }
 
+void refuse_output_inside_dataset(const std::string& out, const VocDataset& ds, const std::string& flag) {
+  std::error_code ec;
+  const fs::path o = fs::weakly_canonical(fs::absolute(out), ec);
+  if (ec) return;  // not resolvable: the write itself will fail, naming the flag
+  std::vector<std::string> folders = {"JPEGImages", "SegmentationClass", "SegmentationClassAug", "SegmentationPart"};
+  if (!ds.mask_dir.empty()) folders.push_back(ds.mask_dir);
+  for (const auto& name : folders) {
+    const fs::path dir = fs::path(ds.root) / name;
+    if (!fs::is_directory(dir)) continue;
+    const fs::path d = fs::canonical(dir, ec);
+    if (ec) continue;
+    auto rel = o.lexically_relative(d);
+    if (o == d || (!rel.empty() && *rel.begin() != ".."))
+      throw Error(flag + " " + out + ": inside the data set's " + name + "/ (it would overwrite it); choose another directory");
+  }
+}
+
 }  // namespace amr

@@ -115,4 +115,10 @@ std::vector<at::Tensor> AmrNetImpl::classifier_parameters() {
   return ps;
 }
 
+void use_channels_last(AmrNet& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net->parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+}
+
 }  // namespace amr

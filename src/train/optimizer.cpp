@@ -70,6 +70,12 @@ std::vector<std::pair<at::Tensor, at::Tensor*>> PolySgd::buffer_slots() {
   return out;
 }
 
+void PolySgd::to(c10::Device device) {
+  for (auto& group : buffers_)
+    for (auto& b : group)
+      if (b.defined()) b = b.to(device);
+}
+
 NamedTensors PolySgd::state() const {
   NamedTensors out;
   for (size_t gi = 0; gi < groups_.size(); ++gi)

@@ -3,6 +3,10 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <mutex>
 
@@ -80,12 +84,35 @@ void truncate_log(const std::string& path, int64_t step) {
 
 }  // namespace
 
-RunDir::RunDir(std::string path, bool resume, bool writer) : path_(std::move(path)), writer_(writer) {
+RunDir::RunDir(std::string path, bool resume, bool writer, bool overwrite) : path_(std::move(path)), writer_(writer) {
   if (path_.empty()) throw Error("--out: required (the run directory)");
   if (!writer_) return;
+  if (resume && overwrite) throw Error("--resume and --overwrite: give one of them");
   if (resume && !fs::exists(last_checkpoint())) throw Error("--resume: no " + last_checkpoint() + " to resume from");
   ensure_dir(path_, "--out");
+  lock_fd_ = ::open((path_ + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) throw Error("--out " + path_ + ": cannot create " + path_ + "/.lock");
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw Error("--out " + path_ + ": another amr train is writing this run directory");
+  }
   remove_stale_temp_files(path_);  // e.g. last.pt.tmp.<pid> of a run killed while checkpointing
+  std::vector<fs::path> outputs;
+  for (const auto& e : fs::directory_iterator(path_)) {
+    const std::string name = e.path().filename().string();
+    if (name == "last.pt" || name == "model.pt" || (starts_with(name, "epoch_") && e.path().extension() == ".pt"))
+      outputs.push_back(e.path());
+  }
+  if (resume || outputs.empty()) return;
+  if (!overwrite)
+    throw Error("--out " + path_ + ": holds a run already (" + outputs.front().filename().string() +
+                "); --resume continues it, --overwrite starts it again");
+  for (const auto& p : outputs) fs::remove(p);
+}
+
+RunDir::~RunDir() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
 void RunDir::write_config(const TrainConfig& c) const {

@@ -134,8 +134,9 @@ VocDataset open_list(const TrainConfig& c, const std::string& list) {
   return open_voc(d);
 }
 
-LoaderOptions train_loader_options(const TrainConfig& c, const World& world) {
+LoaderOptions train_loader_options(const TrainConfig& c, const World& world, bool pin_memory) {
   LoaderOptions lo;
+  lo.pin_memory = pin_memory;
   lo.batch = c.batch / world.size();
   lo.rank = world.rank();
   lo.world_size = world.size();
@@ -198,7 +199,7 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
   check_split(c, opt.world.world_size);
   World world(opt.world);
   world.agree("config", shared_settings(c), "the resolved config");
-  RunDir run(opt.run_dir, opt.resume, world.is_root());
+  RunDir run(opt.run_dir, opt.resume, world.is_root(), opt.overwrite);
   int threads = c.threads;
   if (threads <= 0 && opt.local_world_size > 1) threads = std::max(1, available_cores() / opt.local_world_size);
   configure_runtime(threads);
@@ -215,7 +216,7 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
   if (!opt.resume && world.is_root()) initialize_weights(net, c);  // the other ranks get rank 0's
   net->train();
 
-  BatchLoader loader(ds, train_loader_options(c, world));
+  BatchLoader loader(ds, train_loader_options(c, world, opt.device.is_cuda()));
   const int64_t steps_per_epoch = loader.batches_per_epoch();
   if (steps_per_epoch < 1)
     throw Error("--list " + c.list + ": " + std::to_string(ds.ids.size()) + " images make no batch of " + std::to_string(c.batch));
@@ -225,6 +226,11 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
   Position pos;
   if (opt.resume && world.is_root()) pos = run.load_checkpoint(net, sgd);
   share_root_state(world, net, sgd, pos);
+  const c10::Device device = torch_device(opt.device, opt.world.local_rank);
+  if (device.is_cuda()) {
+    net->to(device);
+    sgd.to(device);
+  }
   run.open_log(opt.resume, pos.step);
   run.write_config(c);
 
@@ -243,7 +249,8 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
     while (auto batch = loader.next()) {
       const auto t0 = std::chrono::steady_clock::now();
       sgd.zero_grad();
-      StepLosses losses = forward_backward(net, batch->images, batch->labels, lopt, c.accumulate);
+      StepLosses losses = forward_backward(net, batch->images.to(device, /*non_blocking=*/true),
+                                           batch->labels.to(device, /*non_blocking=*/true), lopt, c.accumulate);
       const auto t_sync = std::chrono::steady_clock::now();
       if (world.distributed()) {
         std::vector<double> terms{losses.total, losses.cls, losses.cps, losses.area};

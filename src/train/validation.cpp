@@ -28,7 +28,7 @@ BranchMetrics validate_classification(AmrNet& net, const VocDataset& val, const 
   {
     torch::NoGradGuard no_grad;
     while (auto b = loader.next()) {
-      AmrOutput out = net->forward(b->images);
+      AmrOutput out = net->forward(b->images.to(net->classifier->weight.device()));
       const at::Tensor rows = torch::tensor(b->positions, torch::kInt64);
       ls.index_copy_(0, rows, out.logits_s.to(ls.options()));
       if (lc.defined()) lc.index_copy_(0, rows, out.logits_c.to(lc.options()));

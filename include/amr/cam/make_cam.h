@@ -26,6 +26,7 @@ struct CamOptions {
   double score_threshold = 0.5;    // sigmoid score for predicted classes
   bool keep_branches = false;      // also return the normalized per-branch CAMs
   bool bf16 = false;               // --precision bf16: autocast (convolutions in bfloat16)
+  bool channels_last = false;      // NHWC inputs (with a use_channels_last model: faster on CPUs)
   Refine refine = Refine::None;    // Grad-CAM / AdvCAM instead of the plain CAM
   AdvCamOptions adv;
 };

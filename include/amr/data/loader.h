@@ -28,6 +28,7 @@ struct LoaderOptions {
   double label_min_fraction = 0.0;
   bool skip_bad = false;     // log and skip unreadable samples (counted) instead of failing
   int64_t prefetch_batches = 2;
+  bool pin_memory = false;   // page-locked batches (for non-blocking copies to a CUDA device)
   // Data-parallel sharding: the epoch's order is cut into global batches of world_size x batch
   // positions and rank r takes the r-th `batch` of each (1 x 4 and 2 x 2 see the same samples
   // with the same augmentation). With drop_last only complete global batches are used.

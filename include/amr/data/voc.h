@@ -42,6 +42,11 @@ struct VocDataset {
 
 VocDataset open_voc(const DatasetOptions& opt);
 
+// Throws naming `flag` when `out` is, or lies inside, one of the data set's own folders
+// (JPEGImages/, SegmentationClass[Aug]/, SegmentationPart/, its mask folder): an output never
+// overwrites the images or the ground truth.
+void refuse_output_inside_dataset(const std::string& out, const VocDataset& ds, const std::string& flag);
+
 std::vector<std::string> read_id_list(const std::string& path);  // throws naming the file
 
 // Image-level labels from a class-index mask: class k present when it covers at least

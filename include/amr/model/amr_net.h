@@ -50,4 +50,8 @@ TORCH_MODULE(AmrNet);
 // ReLU(conv(features, weight)): the class activation map of AMR Eq. 5.
 at::Tensor class_activation_map(const at::Tensor& features, const at::Tensor& classifier_weight);
 
+// Stores every 4-d parameter (convolution weights) channels-last (NHWC), the layout oneDNN's
+// convolutions run fastest in on the CPU; inputs should then be channels-last too.
+void use_channels_last(AmrNet& net);
+
 }  // namespace amr

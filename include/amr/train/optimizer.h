@@ -35,6 +35,8 @@ class PolySgd {
   // broadcast at the start of a data-parallel run.
   std::vector<std::pair<at::Tensor, at::Tensor*>> buffer_slots();
 
+  void to(c10::Device device);  // moves the momentum buffers (the parameters move with the model)
+
   NamedTensors state() const;
   void load_state(const NamedTensors& tensors, const std::string& what);
 

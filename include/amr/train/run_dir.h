@@ -24,8 +24,15 @@ struct Position {
 // In a data-parallel job only rank 0 is the writer; the other ranks' RunDir touches nothing.
 class RunDir {
  public:
-  // Creates the directory (throws naming --out); `resume` requires last.pt.
-  RunDir(std::string path, bool resume, bool writer = true);
+  // Creates the directory (throws naming --out) and locks it (RUN/.lock, released when the
+  // process ends, however it ends): a second writer is refused. `resume` requires last.pt; a
+  // directory that already holds a run (last.pt or model.pt) is refused unless `resume` or
+  // `overwrite` (which removes its checkpoints and models first, so that they never outlive
+  // the config and log of another run).
+  RunDir(std::string path, bool resume, bool writer = true, bool overwrite = false);
+  ~RunDir();
+  RunDir(const RunDir&) = delete;
+  RunDir& operator=(const RunDir&) = delete;
   bool writer() const { return writer_; }
   const std::string& path() const { return path_; }
   std::string last_checkpoint() const { return path_ + "/last.pt"; }
@@ -43,6 +50,7 @@ class RunDir {
  private:
   std::string path_;
   bool writer_;
+  int lock_fd_ = -1;
   std::ofstream log_;
 };
 

@@ -3,6 +3,7 @@
 
 #include "amr/dist/world.h"
 #include "amr/model/amr_net.h"
+#include "amr/runtime.h"
 #include "amr/model/losses.h"
 #include "amr/train/config.h"
 #include "amr/train/model_init.h"
@@ -13,12 +14,14 @@ namespace amr {
 struct TrainOptions {
   std::string run_dir;
   bool resume = false;
+  bool overwrite = false;  // start again in a directory that holds a run (else refused)
   int64_t stop_after_steps = 0;  // > 0: stop (as if interrupted) after this many optimizer steps
   bool quiet = false;
   // Data-parallel: this process's rank in a job of world.world_size (resolved, see
   // resolve_world); `batch` stays the global batch, split evenly over the ranks.
   WorldOptions world;
   int local_world_size = 1;  // ranks on this machine: they share its cores when threads = 0
+  Device device;             // cuda without an index: the local rank's GPU
 };
 
 struct TrainSummary {
