@@ -86,6 +86,17 @@ std::string parameter_sums_line(const std::string& run_dir) {
   return last;
 }
 
+// Trains `args` as 2 ranks (d/two) and as 1 process (d/one); the max parameter difference.
+double two_ranks_vs_one_process(const TempDir& d, const std::string& args, const std::string& what) {
+  auto r = run(launch(2, next_port(), " --out " + d / "two" + args));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("train --out " + d / "one" + args);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const double diff = max_parameter_difference(d / "two/model.pt", d / "one/model.pt");
+  std::cout << what << ", 2 x 2 vs 1 x 4 after 5 steps: max |parameter difference| " << diff << "\n";
+  return diff;
+}
+
 pid_t spawn(const std::string& command) {
   const pid_t pid = fork();
   if (pid == 0) {
@@ -113,14 +124,7 @@ int wait_for(pid_t pid, double seconds) {
 TEST(Distributed, TwoRanksOfBatchTwoEqualOneProcessOfBatchFour) {
   TempDir d;
   const std::string data = scenes(d, 20);  // 5 global batches of 4: one epoch
-  auto r = run(launch(2, next_port(), " --out " + d / "two" + " --epochs 1 --batch 4" + common(data, "fixed-stats")));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = run_cli("train --out " + d / "one" + " --epochs 1 --batch 4" + common(data, "fixed-stats"));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-
-  const double diff = max_parameter_difference(d / "two/model.pt", d / "one/model.pt");
-  std::cout << "2 x 2 vs 1 x 4 after 5 steps: max |parameter difference| " << diff << "\n";
-  EXPECT_LE(diff, 1e-5);
+  EXPECT_LE(two_ranks_vs_one_process(d, " --epochs 1 --batch 4" + common(data, "fixed-stats"), "cam, fixed-stats"), 1e-5);
   // Both ranks' parameters are bit-identical (the trainer compares their sums every epoch).
   const std::string sums = parameter_sums_line(d / "two");
   ASSERT_FALSE(sums.empty()) << "no parameter_sums in the 2-rank log";
@@ -137,13 +141,7 @@ TEST(Distributed, TwoRanksOfBatchTwoEqualOneProcessOfBatchFour) {
 TEST(Distributed, PerProcessBatchStatisticsDifferFromOneProcess) {
   TempDir d;
   const std::string data = scenes(d, 20);
-  auto r = run(launch(2, next_port(), " --out " + d / "two" + " --epochs 1 --batch 4" + common(data, "train")));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = run_cli("train --out " + d / "one" + " --epochs 1 --batch 4" + common(data, "train"));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const double diff = max_parameter_difference(d / "two/model.pt", d / "one/model.pt");
-  std::cout << "bn: train, 2 x 2 vs 1 x 4: max |parameter difference| " << diff << "\n";
-  EXPECT_GT(diff, 1e-4);
+  EXPECT_GT(two_ranks_vs_one_process(d, " --epochs 1 --batch 4" + common(data, "train"), "cam, bn: train"), 1e-4);
 }
 
 // sync_stats: BatchNorm (bn: train) and the AMM's Gaussian take their statistics over both
@@ -155,13 +153,7 @@ TEST(Distributed, SyncedStatisticsMakeTwoRanksEqualOneProcessWithAmms) {
   const std::string data = scenes(d, 20);
   const std::string amr =
       " --epochs 1 --batch 4" + common(data, "train") + " --set variant=amr --set sync_stats=true --set lr=0.005";
-  auto r = run(launch(2, next_port(), " --out " + d / "two" + amr));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = run_cli("train --out " + d / "one" + amr);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const double diff = max_parameter_difference(d / "two/model.pt", d / "one/model.pt");
-  std::cout << "amr, bn: train, sync_stats, 2 x 2 vs 1 x 4: max |parameter difference| " << diff << "\n";
-  EXPECT_LE(diff, 1e-5);
+  EXPECT_LE(two_ranks_vs_one_process(d, amr, "amr, bn: train, sync_stats"), 1e-5);
 }
 
 TEST(Distributed, BadSplitsAndFlagsAreOneLineErrors) {

@@ -112,15 +112,25 @@ namespace {
 
 }  // namespace
 
+namespace {
+
+// One collective per tensor, all in flight at once, then waited for.
+template <typename Start>
+void each_in_flight(std::vector<at::Tensor>& tensors, Start start) {
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  for (auto& t : tensors) {
+    std::vector<at::Tensor> one{t};
+    works.push_back(start(one));
+  }
+  for (auto& w : works) w->wait();
+}
+
+}  // namespace
+
 void World::all_reduce_sum(std::vector<at::Tensor>& tensors, const std::string& what) const {
   if (!group_) return;
   try {
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
-    for (auto& t : tensors) {
-      std::vector<at::Tensor> one{t};
-      works.push_back(group_->pg->allreduce(one));
-    }
-    for (auto& w : works) w->wait();
+    each_in_flight(tensors, [this](std::vector<at::Tensor>& one) { return group_->pg->allreduce(one); });
   } catch (const std::exception& e) {
     lost(rank_, timeout_s_, what, e);
   }
@@ -134,12 +144,7 @@ void World::all_reduce_sum(at::Tensor& tensor, const std::string& what) const {
 void World::broadcast(std::vector<at::Tensor>& tensors, const std::string& what) const {
   if (!group_) return;
   try {
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
-    for (auto& t : tensors) {
-      std::vector<at::Tensor> one{t};
-      works.push_back(group_->pg->broadcast(one));
-    }
-    for (auto& w : works) w->wait();
+    each_in_flight(tensors, [this](std::vector<at::Tensor>& one) { return group_->pg->broadcast(one); });
   } catch (const std::exception& e) {
     lost(rank_, timeout_s_, what, e);
   }
