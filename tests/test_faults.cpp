@@ -247,3 +247,72 @@ TEST(Faults, FlagParseErrorsExitWithTwo) {
     EXPECT_NE(r.output.find("amr: error:"), std::string::npos) << r.output;
   }
 }
+
+namespace {
+
+// 8 train / 4 val FashionScenes at 48 px, and the flags of a tiny cam run on them.
+std::string tiny_scenes(const TempDir& d) {
+  auto r = amr::test::run_cli("scenes --out " + d / "data" + " --train 8 --val 4 --size 48 --seed 1 --threads 1");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return " --data " + d / "data" +
+         " --variant cam --set arch=resnet18 --set crop=48 --set 'resize_long=[40, 56]'"
+         " --set 'strides=[2, 2, 1, 1]' --set bn=train --epochs 1 --batch 4 --workers 0 --threads 1 --quiet";
+}
+
+}  // namespace
+
+// A mask value that is neither 255 nor a class (77 with 5 classes) is an error wherever masks
+// are read (train --labels-from-masks, viz), as it is in eval.
+TEST(Faults, MaskValuesOutsideTheClassesAreErrors) {
+  TempDir d;
+  const std::string args = tiny_scenes(d);
+  const std::string id = amr::read_id_list(d / "data/train.txt").front();
+  const std::string mask = d / ("data/SegmentationClass/" + id + ".png");
+  cv::Mat m = amr::read_label_png(mask);
+  m.at<uint8_t>(3, 5) = 77;
+  amr::write_label_png(mask, m);
+  auto r = amr::test::run_cli("train --out " + d / "run" + args + " --labels-from-masks");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("value 77 at (5, 3) is neither 255 nor a class index"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(d / "run/model.pt"));
+  fs::create_directories(d / "cams");
+  for (const auto& i : amr::read_id_list(d / "data/train.txt")) {
+    amr::CamFile f;
+    f.keys = {0};
+    f.cam = torch::zeros({1, 48, 48});
+    amr::write_cam_file(d / ("cams/" + i + ".npz"), f);
+  }
+  r = amr::test::run_cli("viz --cams " + d / "cams" + " --data " + d / "data" + " --list train.txt --out " + d / "viz");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("value 77"), std::string::npos) << r.output;
+}
+
+// A JPEG cut short decodes with grey rows and only a libjpeg warning: it is an error.
+TEST(Faults, TruncatedImagesAreErrors) {
+  TempDir d;
+  const std::string args = tiny_scenes(d);
+  const std::string id = amr::read_id_list(d / "data/train.txt").back();
+  const std::string jpg = d / ("data/JPEGImages/" + id + ".jpg");
+  const std::string whole = read_text(jpg);
+  ASSERT_NO_THROW(amr::read_rgb(jpg));
+  write_file(jpg, whole.substr(0, whole.size() * 2 / 3));
+  expect_error([&] { amr::read_rgb(jpg); }, "truncated");
+  auto r = amr::test::run_cli("train --out " + d / "run" + args);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(id + ".jpg: truncated"), std::string::npos) << r.output;
+}
+
+// A last.pt whose position lies outside the run (crafted negative epoch) is refused on --resume.
+TEST(Faults, ResumeRefusesAPositionOutsideTheRun) {
+  TempDir d;
+  const std::string args = tiny_scenes(d);
+  auto r = amr::test::run_cli("train --out " + d / "run" + args + " --stop-after-steps 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  amr::NamedTensors t = amr::read_pth(d / "run/last.pt");
+  for (auto& [k, v] : t)
+    if (k == "meta.epoch") v = torch::tensor(int64_t(-2));
+  amr::write_pth(d / "run/last.pt", t);
+  r = amr::test::run_cli("train --out " + d / "run --resume --threads 1 --quiet");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("last.pt: its position (epoch -2"), std::string::npos) << r.output;
+}

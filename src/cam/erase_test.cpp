@@ -58,7 +58,7 @@ EraseTestResult erase_test(const EraseTestOptions& opt) {
   for (size_t i = 0; i < ds.ids.size(); ++i) {
     const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
     const CamFile file = read_cam_file(path, ds.num_classes());
-    const cv::Mat rgb = read_rgb(ds.image_path(i)), gt = read_label_png(ds.mask_path(i));
+    const cv::Mat rgb = read_rgb(ds.image_path(i)), gt = read_mask(ds, i);
     if (file.cam.size(1) != rgb.rows || file.cam.size(2) != rgb.cols)
       throw Error(path + ": cam has shape " + c10::str(file.cam.sizes()) + ", expected [" + std::to_string(file.keys.size()) +
                   ", " + std::to_string(rgb.rows) + ", " + std::to_string(rgb.cols) + "]");

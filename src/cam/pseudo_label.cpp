@@ -150,7 +150,7 @@ size_t write_visualizations(const VizOptions& opt) {
     tiles.push_back(palette_bgr(label));
     caption(tiles.back(), "pseudo-label");
     if (!ds.mask_dir.empty() && fs::exists(ds.mask_path(i))) {
-      tiles.push_back(palette_bgr(read_label_png(ds.mask_path(i))));
+      tiles.push_back(palette_bgr(read_mask(ds, i)));
       caption(tiles.back(), "ground truth");
     }
     cv::Mat strip;

@@ -75,7 +75,7 @@ BatchLoader::Item BatchLoader::load(int64_t position, size_t i, int64_t epoch) c
     cv::Mat rgb = read_rgb(ds_.image_path(i));
     cv::Mat mask;
     if (opt_.crop_labels) {
-      mask = read_label_png(ds_.mask_path(i));
+      mask = read_mask(ds_, i);
       if (mask.size() != rgb.size())
         throw Error("mask " + ds_.mask_path(i) + ": size " + std::to_string(mask.cols) + "x" + std::to_string(mask.rows) +
                     " differs from its image's " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows));

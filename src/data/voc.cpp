@@ -1,5 +1,6 @@
 #include "amr/data/voc.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -95,14 +96,51 @@ std::unordered_map<std::string, std::vector<float>> read_cls_labels(const std::s
 
 }  // namespace
 
+namespace {
+
+// libjpeg and libpng decode a cut file with a warning and grey or black rows: the end marker
+// (JPEG EOI, PNG IEND) must be near the end of the file.
+bool cut_short(const std::vector<uint8_t>& b) {
+  auto has_near_end = [&b](std::initializer_list<uint8_t> marker, size_t window) {
+    const size_t n = marker.size();
+    const size_t from = b.size() > window ? b.size() - window : 0;
+    for (size_t i = b.size() >= n ? b.size() - n + 1 : 0; i-- > from;)
+      if (std::equal(marker.begin(), marker.end(), b.begin() + static_cast<std::ptrdiff_t>(i))) return true;
+    return false;
+  };
+  if (b.size() >= 2 && b[0] == 0xFF && b[1] == 0xD8) return !has_near_end({0xFF, 0xD9}, 4096);
+  if (b.size() >= 8 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return !has_near_end({'I', 'E', 'N', 'D'}, 64);
+  return false;
+}
+
+}  // namespace
+
 cv::Mat read_rgb(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw Error("image " + path + ": no such file");
-  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+  std::ifstream in(path, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw Error("image " + path + ": cannot read");
+  if (cut_short(bytes)) throw Error("image " + path + ": truncated (no end-of-image marker)");
+  cv::Mat bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
   if (bgr.empty()) throw Error("image " + path + ": cannot decode (corrupt or not an image)");
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   return rgb;
+}
+
+cv::Mat read_mask(const VocDataset& ds, size_t i) {
+  const std::string path = ds.mask_path(i);
+  cv::Mat mask = read_label_png(path);
+  const int limit = ds.has_background ? static_cast<int>(ds.num_classes()) : static_cast<int>(ds.num_classes()) - 1;
+  for (int y = 0; y < mask.rows; ++y) {
+    const uint8_t* row = mask.ptr<uint8_t>(y);
+    for (int x = 0; x < mask.cols; ++x)
+      if (row[x] != 255 && row[x] > limit)
+        throw Error("mask " + path + ": value " + std::to_string(row[x]) + " at (" + std::to_string(x) + ", " +
+                    std::to_string(y) + ") is neither 255 nor a class index (0.." + std::to_string(limit) + ")");
+  }
+  return mask;
 }
 
 std::vector<float> labels_from_mask(const cv::Mat& mask, const VocDataset& ds, double min_fraction) {
@@ -149,7 +187,7 @@ VocDataset open_voc(const DatasetOptions& opt) {
       if (!opt.load_labels) {
         ds.labels.emplace_back(static_cast<size_t>(ds.num_classes()), 0.f);
       } else if (from_masks) {
-        ds.labels.push_back(labels_from_mask(read_label_png(ds.mask_path(i)), ds, opt.label_min_fraction));
+        ds.labels.push_back(labels_from_mask(read_mask(ds, i), ds, opt.label_min_fraction));
       } else {
         auto it = cls.find(id);
         if (it == cls.end()) throw Error(opt.root + "/cls_labels.txt: no labels for id '" + id + "'");

@@ -224,7 +224,15 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
   PolySgd sgd(param_groups(net, c), c.momentum, c.poly_power, max_step, c.warmup_steps);
 
   Position pos;
-  if (opt.resume && world.is_root()) pos = run.load_checkpoint(net, sgd);
+  if (opt.resume && world.is_root()) {
+    pos = run.load_checkpoint(net, sgd);
+    if (pos.epoch < 0 || pos.epoch > c.epochs || pos.step < 0 || pos.step > max_step || pos.samples < 0 ||
+        pos.samples > static_cast<int64_t>(ds.ids.size()))
+      throw Error(run.last_checkpoint() + ": its position (epoch " + std::to_string(pos.epoch) + ", step " +
+                  std::to_string(pos.step) + ", sample " + std::to_string(pos.samples) + ") does not fit this run (" +
+                  std::to_string(c.epochs) + " epochs, " + std::to_string(max_step) + " steps, " +
+                  std::to_string(ds.ids.size()) + " images)");
+  }
   share_root_state(world, net, sgd, pos);
   const c10::Device device = torch_device(opt.device, opt.world.local_rank);
   if (device.is_cuda()) {
@@ -261,7 +269,9 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
       const double sync_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sync).count();
       if (!std::isfinite(losses.total))
         throw Error("step " + std::to_string(pos.step + 1) + ": loss is " + std::to_string(losses.total) +
-                    "; stopped (lower lr?); " + run.last_checkpoint() + " keeps the last good checkpoint");
+                    "; stopped (lower lr?); " +
+                    (fs::exists(run.last_checkpoint()) ? run.last_checkpoint() + " keeps the last good checkpoint"
+                                                       : std::string("no checkpoint was written before it")));
       const double lr_now = sgd.lr(0, pos.step);  // the base (backbone) group
       sgd.step(pos.step);
       ++pos.step;

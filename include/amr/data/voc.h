@@ -42,6 +42,10 @@ struct VocDataset {
 
 VocDataset open_voc(const DatasetOptions& opt);
 
+// The ground-truth mask of id i; throws naming the file when it is unreadable or holds a value
+// that is neither 255 nor a class index of the data set (as `amr eval` does).
+cv::Mat read_mask(const VocDataset& ds, size_t i);
+
 // Throws naming `flag` when `out` is, or lies inside, one of the data set's own folders
 // (JPEGImages/, SegmentationClass[Aug]/, SegmentationPart/, its mask folder): an output never
 // overwrites the images or the ground truth.
