@@ -175,6 +175,16 @@ TEST(Train, NanLossStopsAndKeepsLastGoodCheckpoint) {
   }
   EXPECT_GE(step, 1);
   EXPECT_FALSE(fs::exists(dir / "run/model.pt"));
+
+  // Diverging before the first checkpoint (per epoch): the message does not promise one.
+  c.checkpoint_every = 0;
+  try {
+    amr::train(c, quiet(dir / "early"));
+    FAIL() << "a diverging run did not stop";
+  } catch (const amr::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no checkpoint was written before it"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "early/last.pt"));
 }
 
 TEST(Train, BadConfigAndOutputDir) {
