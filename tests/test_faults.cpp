@@ -316,3 +316,22 @@ TEST(Faults, ResumeRefusesAPositionOutsideTheRun) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("last.pt: its position (epoch -2"), std::string::npos) << r.output;
 }
+
+// Sizes declared by a file are checked against the file before anything is allocated: a
+// forged memo index, a forged deflate size, a tensor view reaching outside its storage.
+TEST(Faults, ForgedSizesAreErrorsNotAllocations) {
+  TempDir dir;
+  // LONG_BINPUT 0xffffffff: a 4-billion-entry memo for a 20-byte pickle.
+  write_file(dir / "memo.pth", legacy_pth(std::string("\x80\x02Nr\xff\xff\xff\xff.", 9)));
+  expect_error([&] { amr::read_pth(dir / "memo.pth"); }, "memo index 4294967295 beyond the data");
+
+  // An npz member rewritten as "deflated" with a declared size of ~4 GB.
+  amr::write_npz(dir / "ok.npz", {{"cam", torch::zeros({2, 3})}});
+  std::string z = read_text(dir / "ok.npz");
+  const size_t central = z.find(std::string("PK\x01\x02", 4));
+  ASSERT_NE(central, std::string::npos);
+  z[central + 10] = 8;  // method: deflate
+  for (int k = 0; k < 4; ++k) z[central + 24 + static_cast<size_t>(k)] = static_cast<char>(0xf0);
+  write_file(dir / "forged.npz", z);
+  expect_error([&] { amr::read_npz(dir / "forged.npz"); }, "declares");
+}

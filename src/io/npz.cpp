@@ -191,6 +191,10 @@ NamedArrays read_npz(const std::string& path) {
     if (method == 0) {
       body.assign(bytes.data() + data_at, csize);
     } else if (method == 8) {
+      // deflate expands at most ~1032:1; a larger declared size is forged (and would allocate it)
+      if (static_cast<uint64_t>(usize) > static_cast<uint64_t>(csize) * 1032 + 1024)
+        throw Error(what + ": corrupt zip entry " + name + " (declares " + std::to_string(usize) + " bytes from " +
+                    std::to_string(csize) + ")");
       body.resize(usize);
       z_stream zs{};
       inflateInit2(&zs, -MAX_WBITS);

@@ -108,7 +108,7 @@ class Parser {
     return std::string{h[b >> 4], h[b & 15]};
   }
   const char* take(size_t n) {
-    if (p_ + n > d_.size()) fail("truncated file (pickle data ends at byte " + std::to_string(d_.size()) + ")");
+    if (n > d_.size() - p_) fail("truncated file (pickle data ends at byte " + std::to_string(d_.size()) + ")");
     const char* ptr = d_.data() + p_;
     p_ += n;
     return ptr;
@@ -234,6 +234,9 @@ class Parser {
     push(v);
   }
   void memo_put(uint64_t idx) {
+    // Each memo entry costs the pickle at least one byte: a larger index is a forged one (and
+    // would make the memo allocate gigabytes).
+    if (idx > d_.size()) fail("corrupt pickle (memo index " + std::to_string(idx) + " beyond the data)");
     if (memo_.size() <= idx) memo_.resize(idx + 1);
     memo_[idx] = top();
   }

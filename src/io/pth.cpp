@@ -85,12 +85,16 @@ class Loader {
       for (auto& x : pickle::as_tuple(a[3], what_)) stride.push_back(pickle::as_int(x, what_));
       if (size.size() != stride.size()) throw Error(what_ + ": corrupt tensor '" + name + "'");
       int64_t last = offset;
-      bool empty = false;
-      for (size_t k = 0; k < size.size(); ++k) {
+      bool empty = false, bad = offset < 0;
+      for (size_t k = 0; k < size.size() && !bad; ++k) {
+        if (size[k] < 0 || stride[k] < 0) bad = true;
         if (size[k] == 0) empty = true;
-        last += (size[k] - 1) * stride[k];
+        int64_t step = 0;
+        bad = bad || __builtin_mul_overflow(std::max<int64_t>(size[k] - 1, 0), stride[k], &step) ||
+              __builtin_add_overflow(last, step, &last);
       }
-      if (!empty && (offset < 0 || last >= st.data.numel()))
+      if (bad) throw Error(what_ + ": corrupt tensor '" + name + "' (negative or overflowing size/stride/offset)");
+      if (!empty && last >= st.data.numel())
         throw Error(what_ + ": corrupt tensor '" + name + "' (extends past its storage)");
       if (empty) return at::empty(size, at::TensorOptions().dtype(st.dtype));
       return st.data.as_strided(size, stride, offset).clone(at::MemoryFormat::Contiguous);
@@ -151,6 +155,9 @@ PthContents read_zip(const std::string& path) {
   loader.collect_storages(root);
   for (auto& [key, st] : loader.storages()) {
     std::vector<char> bytes = record("data/" + key);
+    if (st.numel < 0 || static_cast<uint64_t>(st.numel) > bytes.size())
+      throw Error(path + ": storage " + key + " declares " + std::to_string(st.numel) + " elements, its record holds " +
+                  std::to_string(bytes.size()) + " bytes");
     size_t want = static_cast<size_t>(st.numel) * element_size(st.dtype);
     if (bytes.size() < want)
       throw Error(path + ": storage " + key + " has " + std::to_string(bytes.size()) + " bytes, expected " +
@@ -197,8 +204,10 @@ NamedTensors read_legacy(const std::string& path, const std::vector<char>& bytes
     int64_t numel = 0;
     std::memcpy(&numel, bytes.data() + pos, 8);
     pos += 8;
-    size_t nbytes = static_cast<size_t>(numel) * element_size(st.dtype);
     if (numel < 0 || numel != st.numel) throw Error(path + ": corrupt storage " + key + " (size mismatch)");
+    if (static_cast<uint64_t>(numel) > bytes.size() - pos)
+      throw Error(path + ": truncated file (storage " + key + " declares " + std::to_string(numel) + " elements)");
+    size_t nbytes = static_cast<size_t>(numel) * element_size(st.dtype);
     if (pos + nbytes > bytes.size()) throw Error(path + ": truncated file (storage " + key + " is incomplete)");
     st.data = at::empty({numel}, at::TensorOptions().dtype(st.dtype));
     std::memcpy(st.data.data_ptr(), bytes.data() + pos, nbytes);
