@@ -23,6 +23,7 @@
 #include "amr/io/pickle.h"
 #include "amr/io/png.h"
 #include "amr/io/pth.h"
+#include "amr/runtime.h"
 #include "amr/train/run_dir.h"
 #include "test_support.h"
 
@@ -334,4 +335,15 @@ TEST(Faults, ForgedSizesAreErrorsNotAllocations) {
   for (int k = 0; k < 4; ++k) z[central + 24 + static_cast<size_t>(k)] = static_cast<char>(0xf0);
   write_file(dir / "forged.npz", z);
   expect_error([&] { amr::read_npz(dir / "forged.npz"); }, "declares");
+}
+
+// --precision bf16 only where the CPU computes bfloat16 natively (else it is emulated, ~11x
+// slower than fp32): decided from /proc/cpuinfo's flags.
+TEST(Faults, Bf16OnlyWhereTheCpuHasIt) {
+  EXPECT_FALSE(amr::cpuinfo_has_native_bf16("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n"));
+  EXPECT_TRUE(amr::cpuinfo_has_native_bf16("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 vaes\n"));
+  EXPECT_TRUE(amr::cpuinfo_has_native_bf16("flags\t\t: avx2 amx_bf16 amx_tile\n"));
+  EXPECT_FALSE(amr::cpuinfo_has_native_bf16("flags\t\t: avx2 avx512_bf16x\nbugs\t\t: avx512_bf16\n"));
+  EXPECT_FALSE(amr::cpuinfo_has_native_bf16(""));
+  std::cout << "this machine: native bf16 " << (amr::cpu_has_native_bf16() ? "yes" : "no") << "\n";
 }

@@ -190,6 +190,9 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
   VocDataset ds = open_voc(d);
   AmrNet net = load_cam_model(opt, ds.num_classes());
   net->eval();
+  if (opt.cam.bf16 && !opt.device.is_cuda() && !cpu_has_native_bf16())
+    throw Error("--precision bf16: this CPU has no native bfloat16 (no avx512_bf16 or amx_bf16 in /proc/cpuinfo); "
+                "autocast would emulate it, about 11x slower than fp32: use --precision fp32");
   if (opt.device.is_cuda()) {
     if (opt.cam.refine != Refine::None) throw Error("--refine: runs on the CPU only for now (drop --device)");
     if (opt.cam.bf16) throw Error("--precision bf16: the CPU's autocast; on CUDA use fp32");

@@ -49,7 +49,7 @@ void add_cam(CLI::App& app) {
   });
   cmd->add_option("--score-threshold", o->cam.score_threshold, "with --classes predicted: sigmoid score")
       ->check(CLI::Range(0.0, 1.0));
-  add_parsed(cmd, "--precision", "fp32 (default) | bf16 (autocast; fast only on CPUs with AVX512-BF16/AMX)",
+  add_parsed(cmd, "--precision", "fp32 (default) | bf16 (autocast; refused on CPUs without native bf16: AVX512-BF16 or AMX)",
              [o](const std::string& v) {
                if (v != "fp32" && v != "bf16") throw Error("--precision: expected fp32 or bf16, got '" + v + "'");
                o->cam.bf16 = v == "bf16";
