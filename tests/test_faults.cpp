@@ -347,3 +347,18 @@ TEST(Faults, Bf16OnlyWhereTheCpuHasIt) {
   EXPECT_FALSE(amr::cpuinfo_has_native_bf16(""));
   std::cout << "this machine: native bf16 " << (amr::cpu_has_native_bf16() ? "yes" : "no") << "\n";
 }
+
+// Inputs that crashed a fuzzer (bench/fuzz.sh) once, kept in tests/fuzz/regressions/: each is
+// now a one-line error naming the file.
+TEST(Faults, FuzzerFindingsStayFixed) {
+  size_t seen = 0;
+  for (const auto& e : fs::directory_iterator(AMR_SOURCE_DIR "/tests/fuzz/regressions")) {
+    const std::string path = e.path().string(), ext = e.path().extension().string();
+    ++seen;
+    if (ext == ".npz") expect_error([&] { amr::read_npz(path); }, "corrupt");
+    else if (ext == ".pth") expect_error([&] { amr::read_pth(path); }, path);
+    else if (ext == ".png") expect_error([&] { amr::read_label_png(path); }, path);
+    else ADD_FAILURE() << "unknown regression input " << path;
+  }
+  EXPECT_GE(seen, 1u);
+}

@@ -181,9 +181,10 @@ NamedArrays read_npz(const std::string& path) {
     const uint32_t crc = get32(bytes.data() + p + 16);
     const uint32_t csize = get32(bytes.data() + p + 20), usize = get32(bytes.data() + p + 24);
     const uint32_t nlen = get16(bytes.data() + p + 28), xlen = get16(bytes.data() + p + 30), clen = get16(bytes.data() + p + 32);
-    const uint32_t local = get32(bytes.data() + p + 42);
+    const size_t local = get32(bytes.data() + p + 42);
+    if (p + 46 + nlen > bytes.size()) throw Error(what + ": corrupt zip directory (entry name past the end)");
     std::string name(bytes.data() + p + 46, nlen);
-    p += 46 + nlen + xlen + clen;
+    p += size_t{46} + nlen + xlen + clen;
     if (local + 30 > bytes.size()) throw Error(what + ": corrupt zip entry " + name);
     const size_t data_at = local + 30 + get16(bytes.data() + local + 26) + get16(bytes.data() + local + 28);
     if (data_at + csize > bytes.size()) throw Error(what + ": truncated entry " + name);

@@ -1,5 +1,7 @@
 #include "amr/model/amm.h"
 
+#include <torch/torch.h>
+
 #include <cmath>
 #include <tuple>
 
