@@ -238,6 +238,16 @@ TEST(Faults, OutputsNeverLandInTheDataSet) {
   EXPECT_EQ(read_text(mask), before);
   r = amr::test::run_cli("label" + common + " --out " + d / "labels");
   EXPECT_EQ(r.exit_code, 0) << r.output;
+
+  // A CAM whose size differs from its image: an error in label (also without --crf) and viz.
+  amr::CamFile small = amr::read_cam_file(d / ("cams/" + first + ".npz"), 5);
+  small.cam = small.cam.narrow(1, 0, 40).contiguous();
+  amr::write_cam_file(d / ("cams/" + first + ".npz"), small);
+  for (const std::string& cmd : {"label" + common + " --out " + d / "labels2", "viz" + common + " --out " + d / "viz2"}) {
+    r = amr::test::run_cli(cmd);
+    EXPECT_EQ(r.exit_code, 2) << cmd;
+    EXPECT_NE(r.output.find("differs from image"), std::string::npos) << r.output;
+  }
 }
 
 // Flag parse errors (CLI11's own, e.g. a repeated or unknown flag) exit with the documented 2.

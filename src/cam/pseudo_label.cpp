@@ -110,9 +110,14 @@ size_t write_pseudo_labels(const LabelOptions& opt) {
     c10::InferenceMode g;
     const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
     CamFile f = read_cam_file(path, ds.num_classes());
-    cv::Mat rgb = opt.crf ? read_rgb(ds.image_path(i)) : cv::Mat();
-    if (opt.crf && (rgb.rows != f.cam.size(1) || rgb.cols != f.cam.size(2)))
-      throw Error(path + ": CAM size differs from image " + ds.image_path(i));
+    // The image is decoded also without the CRF (when present): a label of another size than
+    // its image is useless downstream.
+    cv::Mat rgb = opt.crf || fs::exists(ds.image_path(i)) ? read_rgb(ds.image_path(i)) : cv::Mat();
+    if (!rgb.empty() && (rgb.rows != f.cam.size(1) || rgb.cols != f.cam.size(2)))
+      throw Error(path + ": CAM size " + std::to_string(f.cam.size(2)) + "x" + std::to_string(f.cam.size(1)) +
+                  " differs from image " + ds.image_path(i) + " (" + std::to_string(rgb.cols) + "x" +
+                  std::to_string(rgb.rows) + ")");
+    if (!opt.crf) rgb = cv::Mat();
     cv::Mat label = cam_to_label(f.keys, f.cam.data_ptr<float>(), static_cast<int>(f.cam.size(0)),
                                  static_cast<int>(f.cam.size(1)), static_cast<int>(f.cam.size(2)), ds.has_background, opt,
                                  rgb);
@@ -150,7 +155,11 @@ size_t write_visualizations(const VizOptions& opt) {
     tiles.push_back(palette_bgr(label));
     caption(tiles.back(), "pseudo-label");
     if (!ds.mask_dir.empty() && fs::exists(ds.mask_path(i))) {
-      tiles.push_back(palette_bgr(read_mask(ds, i)));
+      const cv::Mat gt = read_mask(ds, i);
+      if (gt.rows != h || gt.cols != w)
+        throw Error("mask " + ds.mask_path(i) + ": size " + std::to_string(gt.cols) + "x" + std::to_string(gt.rows) +
+                    " differs from its image's " + std::to_string(w) + "x" + std::to_string(h));
+      tiles.push_back(palette_bgr(gt));
       caption(tiles.back(), "ground truth");
     }
     cv::Mat strip;
