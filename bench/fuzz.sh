@@ -55,6 +55,9 @@ done
   echo "|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
+  echo "Inputs that crashed a target once and are fixed, replayed by Faults.FuzzerFindingsStayFixed:"
+  echo "$(ls tests/fuzz/regressions | sed 's/^/\`/; s/$/\`/' | paste -sd ' ')"
+  echo
   echo "fuzz: failed=$failed"
 } > "$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
 cat "$RESULTS"
