@@ -24,7 +24,7 @@ def best(j):
 def cell(j, threshold=True):
     """'mIoU (threshold, xi)' of the best point; the threshold only where there is a background."""
     m, t, xi = best(j)
-    params = ([f"{t:.2f}"] if threshold and j["has_background"] else []) + ([] if xi is None else [f"xi {xi:.1f}"])
+    params = ([f"{t:g}"] if threshold and j["has_background"] else []) + ([] if xi is None else [f"xi {xi:.1f}"])
     return f"{m:.2f}" + (f" ({', '.join(params)})" if params else "")
 
 
@@ -117,7 +117,7 @@ for ds in [f"parts_{d}" for d in parts_d] + (["fashion"] if fashion else []) + (
     j = load(f"{ds}_cam_{s0}")
     if j is not None and j["has_background"]:
         print(f"background threshold sweep, cam, seed {s0}: " +
-              ", ".join(f"{p['threshold']:.2f}: {100 * p['miou']:.2f}" for p in j["points"]) + "\n")
+              ", ".join(f"{p['threshold']:g}: {100 * p['miou']:.2f}" for p in j["points"]) + "\n")
 
 for ds, title in [("fashion", "FashionScenes"), ("camvid", "CamVid")]:
     if load(f"{ds}_refine_none") is None:
