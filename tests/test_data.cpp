@@ -553,7 +553,13 @@ TEST(DataErrors, EachBadInputNamesTheFile) {
   }
   {
     TinyVoc t;
-    std::ofstream(t.dir / "JPEGImages/img2.jpg", std::ios::trunc) << "\xff\xd8\xff garbage";
+    std::ofstream(t.dir / "JPEGImages/img2.jpg", std::ios::trunc) << "\xff\xd8\xff garbage";  // a JPEG start, cut
+    const std::string e = t.load_error(t.opts(), false);
+    EXPECT_NE(e.find("img2.jpg: truncated"), std::string::npos) << e;
+  }
+  {
+    TinyVoc t;
+    std::ofstream(t.dir / "JPEGImages/img2.jpg", std::ios::trunc) << "not an image at all";
     const std::string e = t.load_error(t.opts(), false);
     EXPECT_NE(e.find("img2.jpg: cannot decode"), std::string::npos) << e;
   }
