@@ -163,7 +163,7 @@ PthContents read_zip(const std::string& path) {
       throw Error(path + ": storage " + key + " has " + std::to_string(bytes.size()) + " bytes, expected " +
                   std::to_string(want));
     st.data = at::empty({st.numel}, at::TensorOptions().dtype(st.dtype));
-    std::memcpy(st.data.data_ptr(), bytes.data(), want);
+    if (want > 0) std::memcpy(st.data.data_ptr(), bytes.data(), want);  // an empty storage has no data pointer
   }
   PthContents out;
   out.tensors = loader.state_dict(root);
@@ -210,7 +210,7 @@ NamedTensors read_legacy(const std::string& path, const std::vector<char>& bytes
     size_t nbytes = static_cast<size_t>(numel) * element_size(st.dtype);
     if (pos + nbytes > bytes.size()) throw Error(path + ": truncated file (storage " + key + " is incomplete)");
     st.data = at::empty({numel}, at::TensorOptions().dtype(st.dtype));
-    std::memcpy(st.data.data_ptr(), bytes.data() + pos, nbytes);
+    if (nbytes > 0) std::memcpy(st.data.data_ptr(), bytes.data() + pos, nbytes);
     pos += nbytes;
   }
   return loader.state_dict(root);
