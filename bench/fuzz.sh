@@ -2,13 +2,13 @@
 # Fuzzes the readers of untrusted files with libFuzzer + AddressSanitizer + UBSan (clang):
 # checkpoints (.pth, zip and legacy pickle), CAM files (.npz), label PNGs, training configs
 # (YAML). Builds build-fuzz/ (cmake -DAMR_FUZZ=ON), seeds each corpus with small valid files
-# (python3-torch / numpy write the .pth / .npz seeds), runs each target FUZZ_SECONDS (300) and
+# (python3-torch / numpy write the .pth / .npz seeds), runs each target FUZZ_SECONDS (600), FUZZ_JOBS (one per core) at a time, and
 # writes bench/results/fuzz.md (RESULTS). Resumable: the corpora in bench/fuzz_out/ (OUT) grow
 # across runs. A crash leaves OUT/<target>/crash-* and makes this script exit 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
-OUT=${OUT:-bench/fuzz_out}; RESULTS=${RESULTS:-bench/results/fuzz.md}; SECONDS_EACH=${FUZZ_SECONDS:-300}
+OUT=${OUT:-bench/fuzz_out}; RESULTS=${RESULTS:-bench/results/fuzz.md}; SECONDS_EACH=${FUZZ_SECONDS:-600}
 PY=/usr/bin/python3
 command -v clang++ >/dev/null || { echo "$0: needs clang (apt install clang libclang-rt-14-dev)" >&2; exit 2; }
 cmake -S . -B build-fuzz -DAMR_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -33,15 +33,27 @@ fi
 cp -n configs/*.yaml "$OUT/fuzz_config/corpus/" 2>/dev/null || true
 
 export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1
-rows=() failed=0
-for t in fuzz_pth fuzz_npz fuzz_png fuzz_config; do
+# The targets are single-threaded: JOBS of them (default: one per core) run side by side.
+JOBS=${FUZZ_JOBS:-$(nproc)}
+fuzz_one() {
+  local t=$1
   echo "== $t ($SECONDS_EACH s)" >&2
+  ( cd "$OUT/$t" && "../../../$B/$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -rss_limit_mb=4096 corpus ) > "$OUT/$t/last.log" 2>&1
+}
+targets=(fuzz_pth fuzz_npz fuzz_png fuzz_config) failed=0
+for t in "${targets[@]}"; do
+  while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || failed=1; done
+  fuzz_one "$t" &
+done
+while (( $(jobs -rp | wc -l) > 0 )); do wait -n || failed=1; done
+rows=()
+for t in "${targets[@]}"; do
   log=$OUT/$t/last.log
-  ( cd "$OUT/$t" && "../../../$B/$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -rss_limit_mb=4096 corpus ) > "$log" 2>&1 || failed=1
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
   [[ -n $execs ]] || execs=$(grep -oE '#[0-9]+' "$log" | tail -n 1 | tr -d '#')
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+' || echo "?")
   crashes=$(find "$OUT/$t" -maxdepth 1 -name 'crash-*' -o -maxdepth 1 -name 'leak-*' -o -maxdepth 1 -name 'timeout-*' | wc -l)
+  (( crashes == 0 )) || failed=1
   rows+=("| $t | $SECONDS_EACH | ${execs:-?} | $cov | $(ls "$OUT/$t/corpus" | wc -l) | $crashes |")
 done
 {
@@ -49,7 +61,7 @@ done
   echo
   echo "libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer (clang $(clang++ --version | head -n 1 | grep -oE '[0-9]+\.[0-9.]+' | head -n 1));"
   echo "amr's readers instrumented (io/, cam_file, the config parser), LibTorch and OpenCV not. Corpora"
-  echo "seeded with small valid files and kept across runs (this run adds to them)."
+  echo "seeded with small valid files and kept across runs (this run adds to them). $JOBS targets ran side by side."
   echo
   echo "| target | seconds | executions | coverage (edges) | corpus files | crashes / leaks / timeouts |"
   echo "|---|---|---|---|---|---|"

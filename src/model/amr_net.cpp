@@ -1,6 +1,7 @@
 #include "amr/model/amr_net.h"
 
 #include "amr/io/error.h"
+#include "amr/model/checkpoint.h"
 
 namespace amr {
 
@@ -86,17 +87,21 @@ AmrOutput AmrNetImpl::forward(const at::Tensor& images) {
   }
   if (!opt_.dual) return out;
 
+  const bool checkpoint = opt_.memory == MemoryMode::Checkpoint && is_training();
+  auto layer = [checkpoint](torch::nn::Sequential& l, const at::Tensor& in) {
+    return checkpoint ? checkpointed_layer(l, in) : l->forward(in);
+  };
   at::Tensor x;
   if (official) {
     torch::NoGradGuard no_grad;
     EvalScope frozen_stem(*compensation->bn1, true), frozen_layer1(*compensation->layer1, true);
     x = compensation->layer1->forward(compensation->stem(images));
   } else {
-    x = compensation->layer1->forward(compensation->stem(images));
+    x = layer(compensation->layer1, compensation->stem(images));
   }
-  x = compensation->layer2->forward(x);
-  x = compensation->layer3->forward(x);
-  out.feat_c = compensation->layer4->forward(x);
+  x = layer(compensation->layer2, x);
+  x = layer(compensation->layer3, x);
+  out.feat_c = layer(compensation->layer4, x);
   out.logits_c = logits_of(out.feat_c, classifier2->weight);
   out.cam_c = class_activation_map(out.feat_c, classifier2->weight);
   return out;

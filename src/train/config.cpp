@@ -100,6 +100,7 @@ const std::vector<std::pair<std::string, Field>>& fields() {
       {"threads", field(&TrainConfig::threads)},
       {"seed", field(&TrainConfig::seed)},
       {"sync_stats", field(&TrainConfig::sync_stats)},
+      {"memory", enum_field<MemoryMode>(&TrainConfig::memory, parse_memory_mode, to_string)},
       {"checkpoint_every", field(&TrainConfig::checkpoint_every)},
       {"log_every", field(&TrainConfig::log_every)},
   };

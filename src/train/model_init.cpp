@@ -19,6 +19,7 @@ AmrNetOptions net_options(const TrainConfig& c, int64_t num_classes) {
   o.dual = c.dual();
   o.amm.threshold = gaussian_threshold(c.tau_value(), c.tau_mode);
   o.routing = c.routing;
+  o.memory = c.memory;
   return o;
 }
 

@@ -16,6 +16,7 @@ struct AmrNetOptions {
   bool dual = true;            // false: the single-branch CAM network (IRN's train_cam)
   AmmOptions amm;              // the compensation branch's AMM
   Routing routing = Routing::Official;
+  MemoryMode memory = MemoryMode::Store;  // checkpoint: the compensation blocks recomputed in backward
 };
 
 struct AmrOutput {

@@ -26,4 +26,12 @@ enum class TauMode { Relative, Absolute };
 TauMode parse_tau_mode(const std::string& s);  // throws naming --tau-mode
 std::string to_string(TauMode m);
 
+// What training keeps for backward.
+//  store       every activation (fastest);
+//  checkpoint  only each trained compensation block's input: backward recomputes the block
+//              (activation checkpointing; less memory, one more forward of those blocks).
+enum class MemoryMode { Store, Checkpoint };
+MemoryMode parse_memory_mode(const std::string& s);  // throws naming --memory
+std::string to_string(MemoryMode m);
+
 }  // namespace amr

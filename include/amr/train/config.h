@@ -64,6 +64,7 @@ struct TrainConfig {
   // Data-parallel: batch statistics (BatchNorm in bn: train, the AMM's Gaussian) over all ranks'
   // batches, as SyncBatchNorm (false: per rank, as the official DataParallel's replicas).
   bool sync_stats = false;
+  MemoryMode memory = MemoryMode::Store;  // YAML: store | checkpoint (the compensation blocks recomputed in backward)
   int64_t checkpoint_every = 0;  // steps; 0: once per epoch
   int64_t log_every = 10;
 
