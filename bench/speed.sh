@@ -24,6 +24,7 @@ trap 'rm -rf "$W"' EXIT
 rss() { /usr/bin/time -f "%M" -o "$W/rss" "$@"; }  # peak RSS (KB) of a command -> $W/rss
 mb() { echo $(( $(cat "$W/rss") / 1024 )); }
 json() { $PY -c "import json,sys; print(json.loads(open('$1').read().strip().splitlines()[-1])['$2'])"; }
+json_profile_images() { $PY -c "import json; print(json.load(open('$W/profile.json'))['images'])"; }
 
 # Inputs: 3 CamVid photos at 500x375 (classes 6 and 14 as image labels); 16 copies for training.
 mkdir -p "$W/voc/JPEGImages" "$W/train/JPEGImages" "$W/adv/JPEGImages"
@@ -82,6 +83,35 @@ rss $AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.t
 OUR_CAM=$(grep -o '[0-9.]* s/image' "$W/our_cam.txt" | cut -d' ' -f1); OUR_CAM_MB=$(mb)
 $AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/cams_nofold" --threads 2 --quiet --no-fold-bn > "$W/our_cam_nofold.txt"
 OUR_CAM_NOFOLD=$(grep -o '[0-9.]* s/image' "$W/our_cam_nofold.txt" | cut -d' ' -f1)
+$AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/cams_cont" --threads 2 --quiet \
+  --memory-format contiguous > "$W/our_cam_cont.txt"
+OUR_CAM_CONT=$(grep -o '[0-9.]* s/image' "$W/our_cam_cont.txt" | cut -d' ' -f1)
+$AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/cams_prof" --threads 2 --quiet \
+  --profile "$W/profile.json" >/dev/null
+# bf16: only where the CPU has it natively (amr refuses it elsewhere: autocast would emulate it ~11x slower).
+if grep -qw avx512_bf16 /proc/cpuinfo || grep -qw amx_bf16 /proc/cpuinfo; then
+  BF16=native
+  $AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/cams_bf16" --threads 2 --quiet \
+    --precision bf16 > "$W/our_cam_bf16.txt"
+  OUR_CAM_BF16=$(grep -o '[0-9.]* s/image' "$W/our_cam_bf16.txt" | cut -d' ' -f1)
+  # CAM quality in bf16: a trained FashionScenes AMR run of bench/quality.sh (or the demo), fp32 vs bf16.
+  FRUN=""; for cand in bench/quality_out/runs/fashion_0/amr demo_out/runs/amr; do [[ -f $cand/model.pt ]] && { FRUN=$cand; break; }; done
+  if [[ -n $FRUN ]]; then
+    FDATA=$($PY -c "import yaml,sys; print(yaml.safe_load(open('$FRUN/config.yaml'))['data'])")
+    for prec in fp32 bf16; do
+      $AMR cam --run "$FRUN" --data "$FDATA" --list val.txt --out "$W/fcams_$prec" --precision $prec --threads 2 --quiet >/dev/null
+      $AMR eval --cams "$W/fcams_$prec" --data "$FDATA" --list val.txt --sweep 0.05:0.6:0.05 --json "$W/feval_$prec.json" >/dev/null
+    done
+    BF16_MIOU=$($PY -c "
+import json
+m = [max(p['miou'] for p in json.load(open('$W/feval_%s.json' % k))['points']) for k in ('fp32', 'bf16')]
+print(f'fp32 {100 * m[0]:.2f}, bf16 {100 * m[1]:.2f}, change {100 * (m[1] - m[0]):+.2f} points')")
+  else
+    BF16_MIOU="not measured: no FashionScenes run (run bench/quality.sh or scripts/demo.sh first)"
+  fi
+else
+  BF16=emulated
+fi
 
 echo "== (a) training step" >&2
 rss $OFF train "$REF" "$W/official.pth" 2 "$W"/train/JPEGImages/*.jpg > "$W/off_train.json"
@@ -103,10 +133,23 @@ OUR_STEP_NT=$($PY -c "
 import json, statistics
 v = [json.loads(l) for l in open('$W/run/log.jsonl')]
 print(statistics.median([8 / s['images_per_s'] for s in v if s['type'] == 'step'][1:]))")
+rm -rf "$W/run"
+for malloc in 1 0; do  # memory: checkpoint (compensation blocks recomputed in backward), both malloc settings
+  AMR_MALLOC_TUNING=$malloc rss $AMR train --overwrite --config configs/voc-official-amr.yaml --set spotlight_from= --set init= --data "$W/train" \
+    --list list.txt --set val_list= --batch 8 --workers 1 --init-from "$W/amr.pt" --out "$W/run" --stop-after-steps 4 --threads 2 \
+    --set memory=checkpoint --quiet >/dev/null 2>&1
+  printf -v "OUR_STEP_CK_MB_$malloc" '%s' "$(mb)"
+  printf -v "OUR_STEP_CK_$malloc" '%s' "$($PY -c "
+import json, statistics
+v = [json.loads(l) for l in open('$W/run/log.jsonl')]
+print(statistics.median([8 / s['images_per_s'] for s in v if s['type'] == 'step'][1:]))")"
+  rm -rf "$W/run"
+done
 
 echo "== (d) GEMM peak, step FLOPs" >&2
 PEAK=$(./build/bench/bench_gemm 2)
-STEP_GFLOP=$($OFF flops "$REF" | $PY -c "import json,sys; print(json.loads(sys.stdin.read())['step_gflop'])")
+$OFF flops "$REF" > "$W/flops.json"
+STEP_GFLOP=$(json "$W/flops.json" step_gflop); CAM_GFLOP=$(json "$W/flops.json" cam_gflop)
 
 echo "== dense CRF" >&2
 CRF_ROW=$(./build/bench/bench_crf "$W/voc/JPEGImages/img0.jpg" 5)
@@ -126,19 +169,65 @@ CRF_ROW=$(./build/bench/bench_crf "$W/voc/JPEGImages/img0.jpg" 5)
   echo "| (a') same, amr with glibc's default malloc (AMR_MALLOC_TUNING=0) (s) | | | $(f "$OUR_STEP_NT") | $(r "$OFF_STEP" "$OUR_STEP_NT")x ($(r "$OFF_STEP_FD" "$OUR_STEP_NT")x) |"
   echo "| (b) plain CAM per 500x375 image, 4 scales + flip, both branches (s) | $(f "$OFF_CAM") | $(f "$OFF_CAM_FD") | $(f "$OUR_CAM") | **$(r "$OFF_CAM" "$OUR_CAM")x** ($(r "$OFF_CAM_FD" "$OUR_CAM")x) |"
   echo "| (b') same, amr without BatchNorm folding (--no-fold-bn) (s) | | | $(f "$OUR_CAM_NOFOLD") | $(r "$OFF_CAM" "$OUR_CAM_NOFOLD")x |"
+  echo "| (b'') same, amr with contiguous (NCHW) activations (--memory-format contiguous; auto = channels-last here) (s) | | | $(f "$OUR_CAM_CONT") | $(r "$OFF_CAM" "$OUR_CAM_CONT")x |"
+  if [[ $BF16 == native ]]; then
+    echo "| (b-bf16) same, amr --precision bf16 (autocast; CPU has native bf16) (s) | $(f "$OFF_CAM") (fp32) | | $(f "$OUR_CAM_BF16") | **$(r "$OFF_CAM" "$OUR_CAM_BF16")x** |"
+  fi
   adv_row
   echo
   echo "| peak RSS (MB) | official | amr | amr/official |"
   echo "|---|---|---|---|"
   echo "| (c) training step | $OFF_STEP_MB | $OUR_STEP_MB | **$(r "$OUR_STEP_MB" "$OFF_STEP_MB")** |"
   echo "| (c) training step, amr with AMR_MALLOC_TUNING=0 | $OFF_STEP_MB | $OUR_STEP_NT_MB | $(r "$OUR_STEP_NT_MB" "$OFF_STEP_MB") |"
+  echo "| (c) training step, amr with memory: checkpoint | $OFF_STEP_MB | $OUR_STEP_CK_MB_1 | **$(r "$OUR_STEP_CK_MB_1" "$OFF_STEP_MB")** |"
+  echo "| (c) training step, amr with memory: checkpoint and AMR_MALLOC_TUNING=0 | $OFF_STEP_MB | $OUR_STEP_CK_MB_0 | $(r "$OUR_STEP_CK_MB_0" "$OFF_STEP_MB") |"
   echo "| (c) CAM generation | $OFF_CAM_MB | $OUR_CAM_MB | $(r "$OUR_CAM_MB" "$OFF_CAM_MB") |"
+  echo
+  echo "Step time with memory: checkpoint (the compensation blocks' forward runs twice): $(f "$OUR_STEP_CK_1") s"
+  echo "($(r "$OUR_STEP_CK_1" "$OUR_STEP")x amr's default), $(f "$OUR_STEP_CK_0") s with AMR_MALLOC_TUNING=0; official / amr $(r "$OFF_STEP" "$OUR_STEP_CK_1")x."
   echo
   echo "(d) A training step is ~$(f "$STEP_GFLOP") GFLOP (torch.profiler conv FLOPs: spotlight forward + frozen stem/layer1 +"
   echo "3x the trained compensation part for forward and backward): amr reaches $($PY -c "print(f'{$STEP_GFLOP / $OUR_STEP:.0f}')") GFLOP/s ="
   echo "**$($PY -c "print(f'{100 * $STEP_GFLOP / $OUR_STEP / $PEAK:.0f}')")% of the GEMM peak**; the official code $($PY -c "print(f'{100 * $STEP_GFLOP / $OFF_STEP / $PEAK:.0f}')")%."
+  echo "A plain CAM of one 500x375 image is ~$(f "$CAM_GFLOP") GFLOP (both branches, 4 scales, image + flip): amr reaches"
+  echo "$($PY -c "print(f'{$CAM_GFLOP / $OUR_CAM:.0f}')") GFLOP/s = **$($PY -c "print(f'{100 * $CAM_GFLOP / $OUR_CAM / $PEAK:.0f}')")% of the GEMM peak**; the official code $($PY -c "print(f'{100 * $CAM_GFLOP / $OFF_CAM / $PEAK:.0f}')")%."
+  echo "VOC train (1,464 images, ~500x375) at this speed: amr $($PY -c "print(f'{1464 * $OUR_CAM / 3600:.2f}')") h, official $($PY -c "print(f'{1464 * $OFF_CAM / 3600:.2f}')") h$([[ $BF16 == native ]] && echo ", amr bf16 $($PY -c "print(f'{1464 * $OUR_CAM_BF16 / 3600:.2f}')") h")."
+  echo
+  echo "(e) Where amr's plain CAM time goes (\`amr cam --profile\`, fp32, $(json_profile_images) images, seconds per image):"
+  echo
+  $PY - "$W/profile.json" "$CAM_GFLOP" "$PEAK" <<'PYEOF'
+import json, sys, collections
+p = json.load(open(sys.argv[1])); n = max(1, p["images"]); sec = p["seconds"]
+stages = ["stem", "layer1", "layer2", "layer3", "layer4", "classifier"]
+scales = sorted({k.split("/")[0] for k in sec if k.startswith("scale ")}, key=lambda s: float(s.split()[1]))
+print("| scale | branch | " + " | ".join(stages) + " | total |")
+print("|---|---|" + "---|" * (len(stages) + 1))
+per_branch = collections.Counter()
+for s in scales:
+    for b in ("spotlight", "compensation"):
+        v = [sec.get(f"{s}/{b}/{st}", 0) / n for st in stages]
+        per_branch[b] += sum(v)
+        print(f"| {s[6:]} | {b} | " + " | ".join(f"{x:.3f}" for x in v) + f" | {sum(v):.3f} |")
+other = {k: v / n for k, v in sec.items() if not k.startswith("scale ")}
+net = sum(per_branch.values())
+print()
+print(f"Network {net:.3f} s/image (spotlight {per_branch['spotlight']:.3f}, compensation {per_branch['compensation']:.3f}); "
+      + ", ".join(f"{k} {v:.3f}" for k, v in sorted(other.items())) + f"; whole run {p['total_s'] / n:.3f} s/image.")
+print(f"Network alone at {float(sys.argv[2]) / net:.0f} GFLOP/s = {100 * float(sys.argv[2]) / net / float(sys.argv[3]):.0f}% of the GEMM peak.")
+PYEOF
   echo
   echo "| dense CRF | time |"
   echo "|---|---|"
   echo "$CRF_ROW"
-} | tee bench/results/speed.md
+  echo
+  if [[ $BF16 == native ]]; then
+    echo "bf16 (native on this CPU): CAM mIoU on FashionScenes val, best threshold: $BF16_MIOU."
+    BF16_RATIO=$(r "$OFF_CAM" "$OUR_CAM_BF16")
+  else
+    echo "bf16: this CPU has no native bf16 (no avx512_bf16 / amx_bf16): amr refuses --precision bf16 (autocast would emulate it)."
+    BF16_RATIO=n/a
+  fi
+  echo
+  echo "summary: train_ratio=$(r "$OFF_STEP" "$OUR_STEP") cam_ratio=$(r "$OFF_CAM" "$OUR_CAM") cam_peak_fraction=$($PY -c "print(f'{$CAM_GFLOP / $OUR_CAM / $PEAK:.2f}')") rss_ratio=$(r "$OUR_STEP_MB" "$OFF_STEP_MB") rss_ratio_checkpoint=$(r "$OUR_STEP_CK_MB_1" "$OFF_STEP_MB") bf16=$BF16 bf16_cam_ratio=$BF16_RATIO"
+} > bench/results/speed.md.tmp && mv bench/results/speed.md.tmp bench/results/speed.md
+cat bench/results/speed.md

@@ -565,3 +565,30 @@ TEST(Cam, ChannelsLastGivesTheContiguousCams) {
   EXPECT_LE(diff, 1e-3);
   EXPECT_TRUE(b.cam.is_contiguous());
 }
+
+TEST(Cam, ProfilingTimesEveryPartAndChangesNoValue) {
+  TinyRun tr;
+  amr::AmrNet net = amr::load_run_model(tr.run(), 10);
+  net->eval();
+  cv::Mat rgb = amr::read_rgb(tr.data() + "/JPEGImages/val_000000.jpg");
+  std::vector<float> labels(10, 0.f);
+  labels[2] = 1.f;
+  amr::CamOptions o;
+  o.keep_branches = true;
+  o.scales = {1.0, 0.5};
+  const amr::ImageCam plain = amr::compute_cam(net, rgb, labels, o);
+  amr::CamProfile profile;
+  o.profile = &profile;
+  const amr::ImageCam timed = amr::compute_cam(net, rgb, labels, o);
+  EXPECT_TRUE(torch::equal(plain.cam_s, timed.cam_s));
+  EXPECT_TRUE(torch::equal(plain.cam_c, timed.cam_c));
+  for (const char* scale : {"scale 1/", "scale 0.5/"})
+    for (const char* branch : {"spotlight/", "compensation/"})
+      for (const char* stage : {"stem", "layer1", "layer2", "layer3", "layer4", "classifier"}) {
+        const std::string key = std::string(scale) + branch + stage;
+        ASSERT_TRUE(profile.seconds.count(key)) << key;
+        EXPECT_GE(profile.seconds[key], 0.0) << key;
+      }
+  EXPECT_TRUE(profile.seconds.count("prepare") && profile.seconds.count("accumulate") && profile.seconds.count("normalize"));
+  EXPECT_EQ(profile.seconds.size(), 2u * 2u * 6u + 3u);
+}

@@ -345,6 +345,22 @@ TEST(Faults, ForgedSizesAreErrorsNotAllocations) {
   for (int k = 0; k < 4; ++k) z[central + 24 + static_cast<size_t>(k)] = static_cast<char>(0xf0);
   write_file(dir / "forged.npz", z);
   expect_error([&] { amr::read_npz(dir / "forged.npz"); }, "declares");
+
+  // A zip checkpoint whose directory declares a ~4 GB data.pkl (PyTorch's reader would allocate
+  // it before noticing): refused from the declared size, before the reader runs.
+  amr::write_pth(dir / "ok.pth", {{"w", torch::ones({2, 2})}});
+  std::string pth = read_text(dir / "ok.pth");
+  const std::string pkl_name = "/data.pkl";
+  size_t entry = std::string::npos;
+  for (size_t at = pth.find(std::string("PK\x01\x02", 4)); at != std::string::npos; at = pth.find(std::string("PK\x01\x02", 4), at + 1)) {
+    const size_t nlen = static_cast<unsigned char>(pth[at + 28]) | (static_cast<unsigned char>(pth[at + 29]) << 8);
+    if (pth.compare(at + 46 + nlen - pkl_name.size(), pkl_name.size(), pkl_name) == 0) entry = at;
+  }
+  ASSERT_NE(entry, std::string::npos);
+  for (int k = 0; k < 4; ++k) pth[entry + 24 + static_cast<size_t>(k)] = static_cast<char>(0xf0);
+  write_file(dir / "forged.pth", pth);
+  expect_error([&] { amr::read_pth(dir / "forged.pth"); }, "record 'archive/data.pkl' declares 4042322160 bytes");
+  EXPECT_NO_THROW(amr::read_pth(dir / "ok.pth"));
 }
 
 // --precision bf16 only where the CPU computes bfloat16 natively (else it is emulated, ~11x

@@ -7,7 +7,7 @@
                                                           both branches, to image size)
   official_speed.py advcam REF WEIGHTS.pth IMAGE ADV_ITER the official make_cam loop (AdvCAM,
                                                           7 scales, both branches), classes 6, 14
-  official_speed.py flops REF                             conv FLOPs of a training step's parts
+  official_speed.py flops REF                             conv FLOPs of a training step's parts and of a plain CAM
 
 Weights: the official Net built on torchvision's Kaiming-initialized ResNet-50, every BatchNorm's
 running statistics then set, layer after layer, to the batch statistics of its input on real
@@ -181,7 +181,14 @@ def flops():
     f_c = count(lambda: model.stage2_4(model.stage2_3(model.stage2_2(h))))
     # spotlight forward + frozen stem/layer1 forward + trained part forward and backward (input
     # and weight gradients: ~2x its forward)
-    print(json.dumps({"step_gflop": (f_s + f_frozen + 3 * f_c) / 1e9, "forward_gflop_per_branch": (f_s) / 1e9}))
+    # Plain CAM of one 500x375 image: both branches, 4 scales, image + flip as a batch of 2.
+    cam_model = resnet50_amr.CAM()
+    f_cam = 0
+    for s in (1.0, 0.5, 1.5, 2.0):
+        xs = torch.randn(2, 3, round(375 * s), round(500 * s))
+        f_cam += count(lambda: cam_model(xs, step=1)) + count(lambda: cam_model(xs, step=2))
+    print(json.dumps({"step_gflop": (f_s + f_frozen + 3 * f_c) / 1e9, "forward_gflop_per_branch": (f_s) / 1e9,
+                      "cam_gflop": f_cam / 1e9}))
 
 
 if mode == "weights":

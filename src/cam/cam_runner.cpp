@@ -224,8 +224,15 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
   auto read = [&](size_t k) { return std::async(std::launch::async, [&ds, &todo, k] { return read_rgb(ds.image_path(todo[k])); }); };
   std::future<cv::Mat> next = todo.empty() ? std::future<cv::Mat>() : read(0);
   CamOptions cam = opt.cam;
+  CamProfile profile;
+  if (!opt.profile.empty()) {
+    if (cam.refine != Refine::None) throw Error("--profile: plain CAMs only (not with --refine)");
+    cam.profile = &profile;
+  }
   for (size_t k = 0; k < todo.size(); ++k) {
+    auto t_wait = std::chrono::steady_clock::now();
     cv::Mat rgb = next.get();
+    profile.add("decode (waited)", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_wait).count());
     if (k + 1 < todo.size()) next = read(k + 1);
     if (k == 0 && cam.refine == Refine::None) {
       using MF = CamRunOptions::MemoryFormat;
@@ -234,7 +241,10 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
       if (cam.channels_last) use_channels_last(net);
     }
     const size_t i = todo[k];
-    write_cam_file(opt.out + "/" + ds.ids[i] + ".npz", compute_cam(net, rgb, ds.labels[i], cam));
+    ImageCam result = compute_cam(net, rgb, ds.labels[i], cam);
+    const auto t_write = std::chrono::steady_clock::now();
+    write_cam_file(opt.out + "/" + ds.ids[i] + ".npz", result);
+    profile.add("write", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_write).count());
     ++summary.written;
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (tty) {
@@ -245,6 +255,16 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
   }
   if (tty && !todo.empty()) std::cerr << "\n";
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!opt.profile.empty()) {
+    nlohmann::json j;
+    j["images"] = summary.written;
+    j["total_s"] = summary.seconds;
+    j["seconds"] = profile.seconds;
+    j["channels_last"] = cam.channels_last;
+    j["bf16"] = cam.bf16;
+    const std::string text = j.dump(1) + "\n";
+    write_bytes_atomically(opt.profile, std::vector<char>(text.begin(), text.end()));
+  }
   return summary;
 }
 

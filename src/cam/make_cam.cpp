@@ -1,5 +1,6 @@
 #include "amr/cam/make_cam.h"
 
+#include <chrono>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -82,6 +83,27 @@ class Bf16Autocast {
  private:
   bool on_;
 };
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One branch's CAM stage by stage, each stage's time added to the profile.
+at::Tensor profiled_branch_cam(ResNet& r, const at::Tensor& weight, const at::Tensor& x, CamProfile& p,
+                               const std::string& prefix) {
+  auto t = std::chrono::steady_clock::now();
+  auto lap = [&](const char* stage, at::Tensor y) {
+    p.add(prefix + stage, seconds_since(t));
+    t = std::chrono::steady_clock::now();
+    return y;
+  };
+  at::Tensor y = lap("stem", r->stem(x));
+  y = lap("layer1", r->layer1->forward(y));
+  y = lap("layer2", r->layer2->forward(y));
+  y = lap("layer3", r->layer3->forward(y));
+  y = lap("layer4", r->layer4->forward(y));
+  return lap("classifier", class_activation_map(y, weight));
+}
 
 at::Tensor normalize_by_max(const at::Tensor& cam) {
   if (cam.size(0) == 0) return cam;
@@ -174,14 +196,23 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
   // The scale 1.0 first: with predicted classes, its logits choose the keys.
   std::vector<double> scales = opt.scales;
   std::stable_partition(scales.begin(), scales.end(), [](double s) { return s == 1.0; });
+  CamProfile* profile = opt.profile;
   for (double s : scales) {
+    auto t = std::chrono::steady_clock::now();
     at::Tensor x = to_normalized_tensor(rescale_image(rgb, s)).unsqueeze(0).to(device);
     if (opt.flip) x = torch::cat({x, x.flip({3})});
     if (opt.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    if (profile) profile->add("prepare", seconds_since(t));
     AmrOutput out;  // only the branches asked for
     {
       Bf16Autocast autocast(opt.bf16);
-      if (!keys_ready || (want_s && want_c))
+      if (profile && keys_ready) {
+        std::ostringstream prefix;
+        prefix << "scale " << s << "/";
+        if (want_s) out.cam_s = profiled_branch_cam(net->spotlight, net->classifier->weight, x, *profile, prefix.str() + "spotlight/");
+        if (want_c)
+          out.cam_c = profiled_branch_cam(net->compensation, net->classifier2->weight, x, *profile, prefix.str() + "compensation/");
+      } else if (!keys_ready || (want_s && want_c))
         out = net->forward(x);
       else if (want_s)
         out.cam_s = class_activation_map(net->spotlight->forward(x), net->classifier->weight);
@@ -196,6 +227,7 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
       index = torch::tensor(result.keys, torch::kLong).to(device);
       keys_ready = true;
     }
+    t = std::chrono::steady_clock::now();
     auto accumulate = [&](const at::Tensor& cam, at::Tensor& sum) {
       at::Tensor c = opt.flip ? cam[0] + cam[1].flip({2}) : cam[0];
       c = upsample_cam(c.index_select(0, index), H, W, os);
@@ -203,10 +235,13 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
     };
     if (want_s) accumulate(out.cam_s, sum_s);
     if (want_c) accumulate(out.cam_c, sum_c);
+    if (profile) profile->add("accumulate", seconds_since(t));
   }
+  const auto t = std::chrono::steady_clock::now();
   finish_cam(result, sum_s, sum_c, dual, opt, H, W);
-  for (at::Tensor* t : {&result.cam, &result.cam_s, &result.cam_c})
-    if (t->defined()) *t = t->cpu().contiguous();
+  for (at::Tensor* m : {&result.cam, &result.cam_s, &result.cam_c})
+    if (m->defined()) *m = m->cpu().contiguous();
+  if (profile) profile->add("normalize", seconds_since(t));
   return result;
 }
 

@@ -83,6 +83,8 @@ void add_cam(CLI::App& app) {
              });
   cmd->add_flag_function("--no-fold-bn", [o](int64_t) { o->fold_batchnorm = false; },
                          "keep BatchNorm layers separate (default: folded into the convolutions)");
+  cmd->add_option("--profile", o->profile,
+                  "write where the time goes (per scale, branch and stage; decode, write) to this JSON file");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
   add_threads(cmd);
   add_device(cmd);

@@ -31,6 +31,7 @@ struct CamRunOptions {
   bool resume = false;
   bool quiet = false;
   bool check_only = false;
+  std::string profile;  // set: write CamProfile's seconds (plus decode / write) to this JSON file
   Device device;  // where the networks run (the CAM files are written from the CPU)  // write nothing: verify OUT (see check_cam_coverage), no model needed
 };
 

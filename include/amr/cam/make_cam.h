@@ -1,4 +1,5 @@
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,15 @@ std::string to_string(CamBranch b);
 // "1.0,0.5,1.5,2.0": at least one scale, each in [0.1, 4] (smaller ones leave no CAM cell).
 std::vector<double> parse_scales(const std::string& s);
 
+// Where CAM generation spends its time (amr cam --profile): seconds summed over images, keyed
+// "scale <s>/<branch>/<stage>" (stage: stem, layer1..layer4, classifier), "prepare" (rescaling,
+// normalization, flip), "accumulate" (flip merge, upsampling, sums), "normalize", "decode" and
+// "write" (in amr cam). Profiling runs each branch stage by stage (same results).
+struct CamProfile {
+  std::map<std::string, double> seconds;
+  void add(const std::string& key, double s) { seconds[key] += s; }
+};
+
 struct CamOptions {
   std::vector<double> scales{1.0, 0.5, 1.5, 2.0};
   bool flip = true;         // each scale runs as the batch [image, mirrored image]
@@ -29,6 +39,7 @@ struct CamOptions {
   bool channels_last = false;      // NHWC inputs (with a use_channels_last model: faster on CPUs)
   Refine refine = Refine::None;    // Grad-CAM / AdvCAM instead of the plain CAM
   AdvCamOptions adv;
+  CamProfile* profile = nullptr;   // set: time every part (plain CAMs)
 };
 
 // keys, cam in [0, 1], and with keep_branches cam_s / cam_c; xi set when cam is a fusion.
