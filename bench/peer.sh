@@ -96,6 +96,22 @@ done
   echo
   $PY bench/python/peer_table.py "$OUT" "$SEEDS"
   echo
-  echo "Whole run: $(minutes_since "$start") min (finished stages of earlier runs are not re-timed)."
+  # The default run's cost, from what each stage recorded (so that a resumed run reports it too):
+  # the pretraining from its run directory's file times, every other stage from its times file.
+  pre_min=$($PY -c "import os; print(f'{(os.path.getmtime(\"$PRE/model.pt\") - os.path.getmtime(\"$PRE/config.yaml\")) / 60:.1f}')")
+  stages_min=$($PY -c "
+import glob, json
+t = 0.0
+for f in glob.glob('$OUT/official_*/times.json'):
+    t += sum(json.load(open(f)).values())
+for f in glob.glob('$OUT/amr_*/times.txt'):
+    t += sum(float(line.split()[1]) for line in open(f))
+print(f'{t / 60:.1f}')")
+  echo "Measured cost: pretraining $pre_min min + training and CAM stages of both sides $stages_min min (evaluations,"
+  echo "a few seconds each, not counted); this invocation $(minutes_since "$start") min (stages finished earlier are skipped)."
+  echo
+  cat bench/peer_analysis.md
+  echo
+  $PY bench/python/peer_table.py "$OUT" "$SEEDS" summary
 } > "$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
 cat "$RESULTS"

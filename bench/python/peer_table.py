@@ -1,5 +1,5 @@
 """bench/results/peer.md's tables from bench/peer.sh's outputs.
-usage: peer_table.py OUT "SEEDS"
+usage: peer_table.py OUT "SEEDS" [summary]   (summary: only the last line, `peer: ...`)
 Reads OUT/{official,amr}_<seed>/eval.json (amr eval with threshold and xi sweeps) and the stage
 times (official: times.json, amr: times.txt)."""
 import json
@@ -8,6 +8,9 @@ import statistics
 import sys
 
 out, seeds = sys.argv[1], sys.argv[2].split()
+only_summary = len(sys.argv) > 3 and sys.argv[3] == "summary"
+if only_summary:
+    sys.stdout = open(os.devnull, "w")
 SIDES = ["official", "amr"]
 
 
@@ -101,4 +104,6 @@ def summary(v):
     return f"{statistics.mean(v):.2f}±{statistics.stdev(v) if len(v) > 1 else float('nan'):.2f}"
 
 
-print(f"peer: official_miou={summary(o)} amr_miou={summary(a)}")
+if only_summary:
+    sys.stdout = sys.__stdout__
+    print(f"peer: official_miou={summary(o)} amr_miou={summary(a)}")
