@@ -100,7 +100,7 @@ at::Tensor parse_npy(const std::string& data, const std::string& what) {
   at::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
   const size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
   if (off + hl + nbytes > data.size()) throw Error(what + ": truncated array data");
-  std::memcpy(t.data_ptr(), data.data() + off + hl, nbytes);
+  if (nbytes > 0) std::memcpy(t.data_ptr(), data.data() + off + hl, nbytes);  // an empty tensor has no data pointer
   return t;
 }
 
