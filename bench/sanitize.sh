@@ -18,7 +18,7 @@ t0=$(date +%s)
 rc=0
 (cd "$BUILD" && ctest -j"$JOBS" --output-on-failure > ctest.log 2>&1) || rc=$?
 log=$BUILD/Testing/Temporary/LastTest.log
-reports=$(grep -cE 'ERROR: AddressSanitizer|runtime error:' "$log" "$BUILD/ctest.log" 2>/dev/null | awk -F: '{ s += $NF } END { print s + 0 }')
+reports=$( { grep -hcE "ERROR: AddressSanitizer|runtime error:" "$log" "$BUILD/ctest.log" 2>/dev/null || true; } | awk "{ s += \$1 } END { print s + 0 }")
 {
   echo "# ASan + UBSan test suite (\`bash bench/sanitize.sh\`, $(date -u +%F), $(nproc) cores, $(cpu_isa))"
   echo
