@@ -18,7 +18,9 @@
 #   CAMVID_SCALES (0.5,0.75,1.0), REFINE_IMAGES (100; 0: no refinements), CAMVID_REFINE_IMAGES (REFINE_IMAGES),
 #   ADV_ITER (27), PARTS (1), PARTS_D ("0.3"), PARTS_TRAIN (2000), PARTS_VAL (200), PARTS_PRE_TRAIN (6000),
 #   PARTS_AMR_EPOCHS (3), TAU_SWEEP ("0 0.1 0.5": improved runs besides its default 0.3; "" = none),
-#   AREA_SWEEP ("0.01 0.2": besides its default 0.05), FASHION (1), OUT (bench/quality_out),
+#   AREA_SWEEP ("0.01 0.2": besides its default 0.05), PARTS_ABLATIONS (AMR runs on the first seed that
+#   change one thing: KEY=VALUE is a config key (--set), epochs=N the AMR stage's length, init=cam the
+#   compensation backbone from the cam run instead of the pretraining; "" = none), FASHION (1), OUT (bench/quality_out),
 #   RESULTS (bench/results/quality.md; a reduced run can write elsewhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,7 @@ REFINE_IMAGES=${REFINE_IMAGES:-100}; ADV_ITER=${ADV_ITER:-27}
 CAMVID=${CAMVID:-1}; FASHION=${FASHION:-1}; PARTS=${PARTS:-1}; PARTS_D=${PARTS_D:-0.3}
 PT=${PARTS_TRAIN:-2000}; PV=${PARTS_VAL:-200}; PPRE=${PARTS_PRE_TRAIN:-6000}; PARTS_AMR_EPOCHS=${PARTS_AMR_EPOCHS:-3}
 TAU_SWEEP=${TAU_SWEEP-"0 0.1 0.5"}; AREA_SWEEP=${AREA_SWEEP-"0.01 0.2"}  # set empty: no sweep
+PARTS_ABLATIONS=${PARTS_ABLATIONS-"routing=joint init=cam cps_weight=0 cps_weight=0.2 epochs=6"}
 # CamVid photos are 480x360 and the CamVid recipe trains on them resized to a long side of
 # 240-360 px, so its CAMs are computed at matching scales (4x cheaper than 1.0,0.5,1.5,2.0).
 CAMVID_SCALES=${CAMVID_SCALES:-0.5,0.75,1.0}; CAMVID_REFINE_IMAGES=${CAMVID_REFINE_IMAGES:-$REFINE_IMAGES}
@@ -66,12 +69,18 @@ for s in $SEEDS; do
       if [[ $s == "${SEEDS%% *}" ]]; then  # sweeps of the improved variant on the first seed
         for t in $TAU_SWEEP; do runs+=("amr-improved:tau=$t"); done
         for a in $AREA_SWEEP; do runs+=("amr-improved:area_weight=$a"); done
+        for a in $PARTS_ABLATIONS; do runs+=("amr:$a"); done
       fi
       for spec in "${runs[@]}"; do
-        v=${spec%%:*}; set_flag=(); name=$v
-        if [[ $spec == *:* ]]; then set_flag=(--set "${spec#*:}"); name="$v-${spec#*:}"; fi
+        v=${spec%%:*}; flags=(--init "$R/pre" --epochs "$PARTS_AMR_EPOCHS"); name=$v
+        case $spec in
+          *:init=cam) flags=(--init "$R/cam" --epochs "$PARTS_AMR_EPOCHS") ;;
+          *:epochs=*) flags=(--init "$R/pre" --epochs "${spec#*:epochs=}") ;;
+          *:*) flags+=(--set "${spec#*:}") ;;
+        esac
+        [[ $spec == *:* ]] && name="$v-${spec#*:}"
         [[ -f $R/$name/model.pt ]] || $AMR train --overwrite --config configs/parts-amr.yaml --data "$P" --out "$R/$name" --variant $v \
-          --spotlight-from "$R/cam" --init "$R/pre" --epochs "$PARTS_AMR_EPOCHS" --set seed=$s "${set_flag[@]}" --quiet
+          --spotlight-from "$R/cam" "${flags[@]}" --set seed=$s --quiet
       done
       evaluate "$R/cam" "$P" val.txt "parts_${d}_cam_$s"
       for spec in "${runs[@]}"; do
@@ -136,7 +145,7 @@ if [[ $CAMVID == 1 && $CAMVID_REFINE_IMAGES -gt 0 ]]; then
 fi
 
 minutes=$(minutes_since "$start")
-export RUN_INFO="Run: SEEDS=\"$SEEDS\" PARTS=$PARTS PARTS_D=\"$PARTS_D\" PARTS_TRAIN=$PT PARTS_VAL=$PV PARTS_PRE_TRAIN=$PPRE PARTS_AMR_EPOCHS=$PARTS_AMR_EPOCHS TAU_SWEEP=\"$TAU_SWEEP\" AREA_SWEEP=\"$AREA_SWEEP\" FASHION=$FASHION FASHION_TRAIN=$FT FASHION_VAL=$FV PRE_TRAIN=$PRE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID CAMVID_CAM_EPOCHS=$CAMVID_CAM_EPOCHS CAMVID_AMR_EPOCHS=$CAMVID_AMR_EPOCHS CAMVID_SCALES=$CAMVID_SCALES REFINE_IMAGES=$REFINE_IMAGES CAMVID_REFINE_IMAGES=$CAMVID_REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F); this invocation $minutes min on $(nproc) cores, $(cpu_isa))"
+export RUN_INFO="Run: SEEDS=\"$SEEDS\" PARTS=$PARTS PARTS_D=\"$PARTS_D\" PARTS_TRAIN=$PT PARTS_VAL=$PV PARTS_PRE_TRAIN=$PPRE PARTS_AMR_EPOCHS=$PARTS_AMR_EPOCHS TAU_SWEEP=\"$TAU_SWEEP\" AREA_SWEEP=\"$AREA_SWEEP\" PARTS_ABLATIONS=\"$PARTS_ABLATIONS\" FASHION=$FASHION FASHION_TRAIN=$FT FASHION_VAL=$FV PRE_TRAIN=$PRE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID CAMVID_CAM_EPOCHS=$CAMVID_CAM_EPOCHS CAMVID_AMR_EPOCHS=$CAMVID_AMR_EPOCHS CAMVID_SCALES=$CAMVID_SCALES REFINE_IMAGES=$REFINE_IMAGES CAMVID_REFINE_IMAGES=$CAMVID_REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F); this invocation $minutes min on $(nproc) cores, $(cpu_isa))"
 { $PY bench/python/quality_table.py "$OUT" "$SEEDS" "$CAMVID" "$([[ $PARTS == 1 ]] && echo "$PARTS_D")" "$FASHION"; echo; cat bench/quality_analysis.md; } > "$RESULTS.tmp"
 mv "$RESULTS.tmp" "$RESULTS"
 cat "$RESULTS"

@@ -228,14 +228,26 @@ TEST(Faults, OutputsNeverLandInTheDataSet) {
   const std::string mask = d / ("data/SegmentationClass/" + first + ".png");
   const std::string before = read_text(mask);
   const std::string common = " --cams " + d / "cams" + " --data " + d / "data" + " --list val.txt";
+  const std::string cam = "cam --run " + d / "run" + " --data " + d / "data" + " --list val.txt --quiet";
   for (const std::string& cmd : {"label" + common + " --out " + d / "data/SegmentationClass",
                                  "label" + common + " --out " + d / "data/SegmentationClass/../SegmentationClass/x",
-                                 "viz" + common + " --out " + d / "data/JPEGImages"}) {
+                                 "viz" + common + " --out " + d / "data/JPEGImages",
+                                 cam + " --out " + d / "data/SegmentationClass",
+                                 cam + " --out " + d / "cams2 --profile " + d / "data/SegmentationClass/p.json",
+                                 "train --out " + d / "data/JPEGImages/run --data " + d / "data" +
+                                     " --variant cam --set arch=resnet18 --epochs 1 --workers 0 --threads 1 --quiet"}) {
     r = amr::test::run_cli(cmd);
     EXPECT_EQ(r.exit_code, 2) << cmd;
     EXPECT_NE(r.output.find("inside the data set's"), std::string::npos) << r.output;
   }
   EXPECT_EQ(read_text(mask), before);
+  EXPECT_FALSE(fs::exists(d / "cams2"));
+  EXPECT_FALSE(fs::exists(d / "data/JPEGImages/run"));
+  // A profile that could not be written is refused before any CAM is computed.
+  r = amr::test::run_cli(cam + " --out " + d / "cams3 --profile " + d / "missing/p.json");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--profile " + d / "missing/p.json" + ": directory"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(d / "cams3"));
   r = amr::test::run_cli("label" + common + " --out " + d / "labels");
   EXPECT_EQ(r.exit_code, 0) << r.output;
 
@@ -359,7 +371,7 @@ TEST(Faults, ForgedSizesAreErrorsNotAllocations) {
   ASSERT_NE(entry, std::string::npos);
   for (int k = 0; k < 4; ++k) pth[entry + 24 + static_cast<size_t>(k)] = static_cast<char>(0xf0);
   write_file(dir / "forged.pth", pth);
-  expect_error([&] { amr::read_pth(dir / "forged.pth"); }, "record 'archive/data.pkl' declares 4042322160 bytes");
+  expect_error([&] { amr::read_pth(dir / "forged.pth"); }, "entry 'archive/data.pkl' declares 4042322160 bytes");
   EXPECT_NO_THROW(amr::read_pth(dir / "ok.pth"));
 }
 

@@ -43,6 +43,12 @@ def parts_recall(j):
     return 100 * p.get("part_recall", float("nan")), 100 * p.get("body_recall", float("nan"))
 
 
+def best_at_xi(j, xi):
+    """Best mIoU over thresholds at one xi, as text."""
+    m = [p["miou"] for p in j["points"] if p.get("xi") is not None and abs(p["xi"] - xi) < 1e-6]
+    return f"{100 * max(m):.2f}" if m else "-"
+
+
 def mean_std(v, digits=2):
     if len(v) > 1:
         return f"{statistics.mean(v):.{digits}f} ± {statistics.stdev(v):.{digits}f}"
@@ -102,6 +108,20 @@ for ds in [f"parts_{d}" for d in parts_d] + (["fashion"] if fashion else []) + (
                 if j is not None:
                     pr, br = parts_recall(j)
                     print(f"| {n} | {cell(j)} | {pr:.1f} / {br:.1f} |")
+            print()
+        ablations = sorted(n[len(ds) + 1:-len(seeds[0]) - 1] for n in (f[:-5] for f in os.listdir(out))
+                           if n.startswith(f"{ds}_amr-") and not n.startswith(f"{ds}_amr-improved")
+                           and n.endswith(f"_{seeds[0]}"))
+        if ablations:
+            print(f"AMR ablations (seed {seeds[0]}; each run changes one thing against `amr`: official routing, "
+                  "compensation backbone from the pretraining, CPS weight 0.05, 3 epochs):\n")
+            print("| run | mIoU (threshold, xi) | spotlight alone (xi 1) | compensation alone (xi 0) | part / body recall |")
+            print("|---|---|---|---|---|")
+            for n in ["amr"] + ablations:
+                j = load(f"{ds}_{n}_{seeds[0]}")
+                if j is not None:
+                    pr, br = parts_recall(j)
+                    print(f"| {n} | {cell(j)} | {best_at_xi(j, 1.0)} | {best_at_xi(j, 0.0)} | {pr:.1f} / {br:.1f} |")
             print()
     s0 = seeds[0]
     for v in ["amr", "amr-improved"]:

@@ -188,6 +188,13 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
     return s;
   }
   VocDataset ds = open_voc(d);
+  refuse_output_inside_dataset(opt.out, ds, "--out");
+  if (!opt.profile.empty()) {  // checked before hours of CAMs, not when the profile is written
+    if (opt.cam.refine != Refine::None) throw Error("--profile: plain CAMs only (not with --refine)");
+    refuse_output_inside_dataset(opt.profile, ds, "--profile");
+    const fs::path parent = fs::absolute(opt.profile).parent_path();
+    if (!fs::is_directory(parent)) throw Error("--profile " + opt.profile + ": directory " + parent.string() + " does not exist");
+  }
   AmrNet net = load_cam_model(opt, ds.num_classes());
   net->eval();
   if (opt.cam.bf16 && !opt.device.is_cuda() && !cpu_has_native_bf16())
@@ -225,10 +232,7 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
   std::future<cv::Mat> next = todo.empty() ? std::future<cv::Mat>() : read(0);
   CamOptions cam = opt.cam;
   CamProfile profile;
-  if (!opt.profile.empty()) {
-    if (cam.refine != Refine::None) throw Error("--profile: plain CAMs only (not with --refine)");
-    cam.profile = &profile;
-  }
+  if (!opt.profile.empty()) cam.profile = &profile;
   for (size_t k = 0; k < todo.size(); ++k) {
     auto t_wait = std::chrono::steady_clock::now();
     cv::Mat rgb = next.get();

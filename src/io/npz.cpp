@@ -8,6 +8,7 @@
 
 #include "amr/io/atomic_file.h"
 #include "amr/io/error.h"
+#include "amr/io/zip_directory.h"
 
 namespace amr {
 namespace {
@@ -162,57 +163,33 @@ void write_npz(const std::string& path, const NamedArrays& arrays) {
 
 NamedArrays read_npz(const std::string& path) {
   const std::vector<char> bytes = read_file_bytes(path, "CAM file");
-  const std::string what = path;
-  // End of central directory: the last signature within 64 KiB of the end.
-  if (bytes.size() < 22) throw Error(what + ": not an .npz file (too short)");
-  size_t eocd = std::string::npos;
-  for (size_t p = bytes.size() - 22 + 1; p-- > 0 && bytes.size() - p <= 65557;)
-    if (get32(bytes.data() + p) == 0x06054b50) {
-      eocd = p;
-      break;
-    }
-  if (eocd == std::string::npos) throw Error(what + ": not an .npz file (no zip directory; truncated?)");
-  const uint32_t entries = get16(bytes.data() + eocd + 10);
-  size_t p = get32(bytes.data() + eocd + 16);
   NamedArrays out;
-  for (uint32_t e = 0; e < entries; ++e) {
-    if (p + 46 > bytes.size() || get32(bytes.data() + p) != 0x02014b50) throw Error(what + ": corrupt zip directory");
-    const uint32_t method = get16(bytes.data() + p + 10);
-    const uint32_t crc = get32(bytes.data() + p + 16);
-    const uint32_t csize = get32(bytes.data() + p + 20), usize = get32(bytes.data() + p + 24);
-    const uint32_t nlen = get16(bytes.data() + p + 28), xlen = get16(bytes.data() + p + 30), clen = get16(bytes.data() + p + 32);
-    const size_t local = get32(bytes.data() + p + 42);
-    if (p + 46 + nlen > bytes.size()) throw Error(what + ": corrupt zip directory (entry name past the end)");
-    std::string name(bytes.data() + p + 46, nlen);
-    p += size_t{46} + nlen + xlen + clen;
-    if (local + 30 > bytes.size()) throw Error(what + ": corrupt zip entry " + name);
-    const size_t data_at = local + 30 + get16(bytes.data() + local + 26) + get16(bytes.data() + local + 28);
-    if (data_at + csize > bytes.size()) throw Error(what + ": truncated entry " + name);
+  for (const ZipEntry& e : read_zip_directory(bytes, path)) {
+    const char* data = bytes.data() + zip_entry_data(bytes, e, path);
+    if (e.size > 0xFFFFFFFFu || e.compressed_size > 0xFFFFFFFFu)  // zlib's counters are 32-bit
+      throw Error(path + ": entry " + e.name + " is larger than 4 GiB (not supported)");
     std::string body;
-    if (method == 0) {
-      body.assign(bytes.data() + data_at, csize);
-    } else if (method == 8) {
-      // deflate expands at most ~1032:1; a larger declared size is forged (and would allocate it)
-      if (static_cast<uint64_t>(usize) > static_cast<uint64_t>(csize) * 1032 + 1024)
-        throw Error(what + ": corrupt zip entry " + name + " (declares " + std::to_string(usize) + " bytes from " +
-                    std::to_string(csize) + ")");
-      body.resize(usize);
+    if (e.method == 0) {
+      body.assign(data, e.compressed_size);
+    } else if (e.method == 8) {
+      body.resize(e.size);  // bounded by read_zip_directory
       z_stream zs{};
       inflateInit2(&zs, -MAX_WBITS);
-      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + data_at));
-      zs.avail_in = csize;
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+      zs.avail_in = static_cast<uInt>(e.compressed_size);
       zs.next_out = reinterpret_cast<Bytef*>(body.data());
-      zs.avail_out = usize;
+      zs.avail_out = static_cast<uInt>(e.size);
       const int rc = inflate(&zs, Z_FINISH);
       inflateEnd(&zs);
-      if (rc != Z_STREAM_END) throw Error(what + ": corrupt compressed entry " + name);
+      if (rc != Z_STREAM_END) throw Error(path + ": corrupt compressed entry " + e.name);
     } else {
-      throw Error(what + ": unsupported zip compression in entry " + name);
+      throw Error(path + ": unsupported zip compression in entry " + e.name);
     }
-    if (crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())) != crc)
-      throw Error(what + ": checksum mismatch in entry " + name);
+    if (crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())) != e.crc)
+      throw Error(path + ": checksum mismatch in entry " + e.name);
+    std::string name = e.name;
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) name.resize(name.size() - 4);
-    out.emplace_back(name, parse_npy(body, what + ": " + name));
+    out.emplace_back(name, parse_npy(body, path + ": " + name));
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include "amr/io/atomic_file.h"
 #include "amr/io/error.h"
 #include "amr/io/pickle.h"
+#include "amr/io/zip_directory.h"
 
 namespace amr {
 namespace {
@@ -132,57 +133,10 @@ size_t element_size(at::ScalarType t) { return c10::elementSize(t); }
 
 bool is_amr_record(const std::string& name) { return name.rfind("amr_", 0) == 0; }
 
-uint64_t le(const std::vector<char>& b, size_t at, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<size_t>(i)]);
-  return v;
-}
-
-// PyTorchStreamReader allocates a record's size as its zip directory declares it before reading
-// it: a forged size in a small file would allocate gigabytes. Each declared size is checked
-// against what the file can hold first (stored: the file's size; deflated: ~1032:1).
-void check_zip_record_sizes(const std::vector<char>& b, const std::string& path) {
-  auto corrupt = [&](const std::string& why) { return Error(path + ": corrupt zip checkpoint (" + why + ")"); };
-  size_t eocd = std::string::npos;
-  for (size_t p = b.size() >= 22 ? b.size() - 22 + 1 : 0; p-- > 0 && b.size() - p <= 65557;)
-    if (le(b, p, 4) == 0x06054b50) {
-      eocd = p;
-      break;
-    }
-  if (eocd == std::string::npos) throw corrupt("no end of central directory; truncated?");
-  uint64_t entries = le(b, eocd + 10, 2), at = le(b, eocd + 16, 4);
-  if ((entries == 0xFFFF || at == 0xFFFFFFFF) && eocd >= 20 && le(b, eocd - 20, 4) == 0x07064b50) {  // zip64
-    const uint64_t z = le(b, eocd - 20 + 8, 8);
-    if (b.size() < 56 || z > b.size() - 56 || le(b, z, 4) != 0x06064b50) throw corrupt("bad zip64 directory");
-    entries = le(b, z + 32, 8);
-    at = le(b, z + 48, 8);
-  }
-  for (uint64_t e = 0; e < entries; ++e) {
-    if (at > b.size() || b.size() - at < 46 || le(b, at, 4) != 0x02014b50) throw corrupt("bad directory entry");
-    const uint64_t method = le(b, at + 10, 2), nlen = le(b, at + 28, 2), xlen = le(b, at + 30, 2), clen = le(b, at + 32, 2);
-    uint64_t csize = le(b, at + 20, 4), usize = le(b, at + 24, 4);
-    if (b.size() - at - 46 < nlen + xlen) throw corrupt("directory entry past the end");
-    const std::string name(b.data() + at + 46, nlen);
-    for (size_t x = at + 46 + nlen; x + 4 <= at + 46 + nlen + xlen;) {  // the zip64 extra field holds the real sizes
-      const uint64_t id = le(b, x, 2), len = le(b, x + 2, 2);
-      if (x + 4 + len > at + 46 + nlen + xlen) break;
-      size_t f = x + 4;
-      if (id == 0x0001) {
-        if (usize == 0xFFFFFFFF && f + 8 <= x + 4 + len) usize = le(b, f, 8), f += 8;
-        if (csize == 0xFFFFFFFF && f + 8 <= x + 4 + len) csize = le(b, f, 8);
-      }
-      x += 4 + len;
-    }
-    const uint64_t limit = method == 0 ? b.size() : csize * 1032 + 1024;
-    if (usize > limit || csize > b.size())
-      throw Error(path + ": corrupt zip checkpoint (record '" + name + "' declares " + std::to_string(usize) +
-                  " bytes in a file of " + std::to_string(b.size()) + ")");
-    at += 46 + nlen + xlen + clen;
-  }
-}
-
 PthContents read_zip(const std::string& path, const std::vector<char>& bytes) {
-  check_zip_record_sizes(bytes, path);
+  // PyTorchStreamReader allocates a record's declared size before reading it: the directory
+  // check bounds every declared size by what the file can hold first.
+  read_zip_directory(bytes, path);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
