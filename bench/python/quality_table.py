@@ -55,6 +55,28 @@ def mean_std(v, digits=2):
     return f"{v[0]:.{digits}f}"
 
 
+def first_seed_runs(ds, prefix):
+    """Names of the extra runs (sweeps, ablations) of the first seed whose name starts with prefix."""
+    names = (f[:-5] for f in os.listdir(out) if f.endswith(".json"))
+    return sorted(n[len(ds) + 1:-len(seeds[0]) - 1] for n in names
+                  if n.startswith(f"{ds}_{prefix}") and n.endswith(f"_{seeds[0]}"))
+
+
+def run_table(ds, names, intro, branches):
+    """One row per run of the first seed: best point, the branches alone (AMR), part / body recall."""
+    print(intro + ":\n")
+    extra = " spotlight alone (xi 1) | compensation alone (xi 0) |" if branches else ""
+    print("| run | mIoU (threshold, xi) |" + extra + " part / body recall |")
+    print("|---|---|" + ("---|---|" if branches else "") + "---|")
+    for n in names:
+        j = load(f"{ds}_{n}_{seeds[0]}")
+        if j is not None:
+            pr, br = parts_recall(j)
+            cols = f" {best_at_xi(j, 1.0)} | {best_at_xi(j, 0.0)} |" if branches else ""
+            print(f"| {n} | {cell(j)} |" + cols + f" {pr:.1f} / {br:.1f} |")
+    print()
+
+
 print("# Quality: CAM vs AMR vs improved AMR (`bash bench/quality.sh`)\n")
 if os.environ.get("RUN_INFO"):
     print(os.environ["RUN_INFO"] + "\n")
@@ -98,31 +120,15 @@ for ds in [f"parts_{d}" for d in parts_d] + (["fashion"] if fashion else []) + (
             if rec:
                 print(f"| {v} | {mean_std([p for p, _ in rec], 1)} | {mean_std([b for _, b in rec], 1)} |")
         print()
-        sweeps = sorted(n[len(ds) + 1:-len(seeds[0]) - 1] for n in (f[:-5] for f in os.listdir(out))
-                        if n.startswith(f"{ds}_amr-improved-") and n.endswith(f"_{seeds[0]}"))
+        sweeps = first_seed_runs(ds, "amr-improved-")
         if sweeps:
-            print(f"Improved AMR sweeps (seed {seeds[0]}; the default is tau 0.3, area weight 0.05):\n")
-            print("| run | mIoU (threshold, xi) | part / body recall |\n|---|---|---|")
-            for n in ["amr-improved"] + sweeps:
-                j = load(f"{ds}_{n}_{seeds[0]}")
-                if j is not None:
-                    pr, br = parts_recall(j)
-                    print(f"| {n} | {cell(j)} | {pr:.1f} / {br:.1f} |")
-            print()
-        ablations = sorted(n[len(ds) + 1:-len(seeds[0]) - 1] for n in (f[:-5] for f in os.listdir(out))
-                           if n.startswith(f"{ds}_amr-") and not n.startswith(f"{ds}_amr-improved")
-                           and n.endswith(f"_{seeds[0]}"))
+            run_table(ds, ["amr-improved"] + sweeps,
+                      f"Improved AMR sweeps (seed {seeds[0]}; the default is tau 0.3, area weight 0.05)", False)
+        ablations = [n for n in first_seed_runs(ds, "amr-") if not n.startswith("amr-improved")]
         if ablations:
-            print(f"AMR ablations (seed {seeds[0]}; each run changes one thing against `amr`: official routing, "
-                  "compensation backbone from the pretraining, CPS weight 0.05, 3 epochs):\n")
-            print("| run | mIoU (threshold, xi) | spotlight alone (xi 1) | compensation alone (xi 0) | part / body recall |")
-            print("|---|---|---|---|---|")
-            for n in ["amr"] + ablations:
-                j = load(f"{ds}_{n}_{seeds[0]}")
-                if j is not None:
-                    pr, br = parts_recall(j)
-                    print(f"| {n} | {cell(j)} | {best_at_xi(j, 1.0)} | {best_at_xi(j, 0.0)} | {pr:.1f} / {br:.1f} |")
-            print()
+            run_table(ds, ["amr"] + ablations,
+                      f"AMR ablations (seed {seeds[0]}; each run changes one thing against `amr`: official routing, "
+                      "compensation backbone from the pretraining, CPS weight 0.05, 3 epochs)", True)
     s0 = seeds[0]
     for v in ["amr", "amr-improved"]:
         j = load(f"{ds}_{v}_{s0}")
