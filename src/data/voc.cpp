@@ -203,14 +203,16 @@ VocDataset open_voc(const DatasetOptions& opt) {
   return ds;
 }
 
-void refuse_output_inside_dataset(const std::string& out, const VocDataset& ds, const std::string& flag) {
+namespace {
+void refuse_output_inside(const std::string& out, const std::string& root, const std::string& mask_dir,
+                          const std::string& flag) {
   std::error_code ec;
   const fs::path o = fs::weakly_canonical(fs::absolute(out), ec);
   if (ec) return;  // not resolvable: the write itself will fail, naming the flag
   std::vector<std::string> folders = {"JPEGImages", "SegmentationClass", "SegmentationClassAug", "SegmentationPart"};
-  if (!ds.mask_dir.empty()) folders.push_back(ds.mask_dir);
+  if (!mask_dir.empty()) folders.push_back(mask_dir);
   for (const auto& name : folders) {
-    const fs::path dir = fs::path(ds.root) / name;
+    const fs::path dir = fs::path(root) / name;
     if (!fs::is_directory(dir)) continue;
     const fs::path d = fs::canonical(dir, ec);
     if (ec) continue;
@@ -218,6 +220,15 @@ void refuse_output_inside_dataset(const std::string& out, const VocDataset& ds, 
     if (o == d || (!rel.empty() && *rel.begin() != ".."))
       throw Error(flag + " " + out + ": inside the data set's " + name + "/ (it would overwrite it); choose another directory");
   }
+}
+}  // namespace
+
+void refuse_output_inside_dataset(const std::string& out, const VocDataset& ds, const std::string& flag) {
+  refuse_output_inside(out, ds.root, ds.mask_dir, flag);
+}
+
+void refuse_output_inside_data_root(const std::string& out, const std::string& root, const std::string& flag) {
+  refuse_output_inside(out, root, "", flag);
 }
 
 }  // namespace amr

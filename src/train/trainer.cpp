@@ -199,9 +199,7 @@ TrainSummary train(TrainConfig c, const TrainOptions& opt) {
   check_split(c, opt.world.world_size);
   World world(opt.world);
   world.agree("config", shared_settings(c), "the resolved config");
-  VocDataset data_folders;  // only its root: the run directory must not land in JPEGImages/ or the masks
-  data_folders.root = c.data;
-  refuse_output_inside_dataset(opt.run_dir, data_folders, "--out");
+  refuse_output_inside_data_root(opt.run_dir, c.data, "--out");
   RunDir run(opt.run_dir, opt.resume, world.is_root(), opt.overwrite);
   int threads = c.threads;
   if (threads <= 0 && opt.local_world_size > 1) threads = std::max(1, available_cores() / opt.local_world_size);

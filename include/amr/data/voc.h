@@ -50,6 +50,8 @@ cv::Mat read_mask(const VocDataset& ds, size_t i);
 // (JPEGImages/, SegmentationClass[Aug]/, SegmentationPart/, its mask folder): an output never
 // overwrites the images or the ground truth.
 void refuse_output_inside_dataset(const std::string& out, const VocDataset& ds, const std::string& flag);
+// The same before the data set is opened (train's run directory): ROOT's standard folders only.
+void refuse_output_inside_data_root(const std::string& out, const std::string& root, const std::string& flag);
 
 std::vector<std::string> read_id_list(const std::string& path);  // throws naming the file
 
