@@ -28,7 +28,7 @@ np.savez_compressed(f"{out}/fuzz_npz/corpus/deflated.npz", keys=np.array([1], np
 PYEOF
 if [[ ! -f $OUT/fuzz_png/corpus/done ]]; then
   ./build/amr scenes --out "$OUT/scenes" --train 2 --val 1 --size 32 --seed 1 --threads 1 >/dev/null
-  cp "$OUT"/scenes/SegmentationClass/*.png "$OUT/fuzz_png/corpus/" && touch "$OUT/fuzz_png/corpus/done"
+  cp "$OUT"/scenes/SegmentationClass/*.png "$OUT"/scenes/JPEGImages/*.jpg "$OUT/fuzz_png/corpus/" && touch "$OUT/fuzz_png/corpus/done"
 fi
 cp -n configs/*.yaml "$OUT/fuzz_config/corpus/" 2>/dev/null || true
 

@@ -7,7 +7,7 @@
 
 #include "amr/data/loader.h"
 #include "amr/data/voc.h"
-#include "amr/runtime.h"
+#include "amr/base/runtime.h"
 
 int main(int argc, char** argv) {
   if (argc < 8) {

@@ -69,7 +69,7 @@ TEST(Amm, ThresholdZeroesOnlyValuesBelowTau) {
   const double peak = 1.0 / (std::sqrt(2 * M_PI) * x.std().item<double>());
   for (bool relative : {true, false}) {
     const double tau = relative ? 0.5 : 0.5 * peak;
-    at::Tensor thr = amr::gaussian_modulation(x, {tau, relative});
+    at::Tensor thr = amr::gaussian_modulation(x, {tau, relative ? amr::TauMode::Relative : amr::TauMode::Absolute});
     at::Tensor keep = relative ? (plain / peak >= tau) : (plain >= tau);
     EXPECT_GT(keep.sum().item<int64_t>(), 0);
     EXPECT_LT(keep.sum().item<int64_t>(), keep.numel());

@@ -18,7 +18,7 @@
 #include "amr/data/transforms.h"
 #include "amr/data/voc.h"
 #include "amr/eval/segmentation.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/npz.h"
 #include "amr/io/png.h"
 #include "amr/io/pth.h"
@@ -87,7 +87,6 @@ amr::EvalOptions eval_opts(const std::string& cams, const std::string& root, con
   o.cams = cams;
   o.data = root;
   o.list = list;
-  o.threads = 2;
   return o;
 }
 
@@ -97,7 +96,7 @@ TEST(Eval, MiouEqualsNumpyReferenceWithBackground) {
   RandomCase c(true, 5, 12);
   amr::EvalOptions o = eval_opts(c.cams(), c.root(), "val.txt");
   o.thresholds = {0.3, 0.6};
-  amr::EvalResult r = amr::evaluate_cams(o);
+  amr::EvalResult r = amr::evaluate_cams(o, amr::Runtime{2});
   ASSERT_EQ(r.points.size(), 2u);
   EXPECT_NEAR(r.points[0].metrics.miou, python_miou(c, 0.3, true), 1e-9);
   EXPECT_NEAR(r.points[1].metrics.miou, python_miou(c, 0.6, true), 1e-9);
@@ -106,7 +105,7 @@ TEST(Eval, MiouEqualsNumpyReferenceWithBackground) {
 
 TEST(Eval, MiouEqualsNumpyReferenceWithoutBackground) {
   RandomCase c(false, 4, 9);
-  amr::EvalResult r = amr::evaluate_cams(eval_opts(c.cams(), c.root(), "val.txt"));
+  amr::EvalResult r = amr::evaluate_cams(eval_opts(c.cams(), c.root(), "val.txt"), amr::Runtime{2});
   EXPECT_FALSE(r.has_background);
   EXPECT_NEAR(r.points[0].metrics.miou, python_miou(c, 0.0, false), 1e-9);
 }
@@ -136,13 +135,13 @@ TEST(Eval, ConstantMapBaselineHandComputed) {
                                       {"cam", torch::tensor({0.1f, 0.9f, 0.9f, 0.1f, 0.1f, 0.1f, 0.1f, 0.9f}).view({2, 1, 4})}});
   amr::EvalOptions o = eval_opts(dir / "cams", dir / "data", "val.txt");
   o.thresholds = {0.05, 0.5, 0.95};
-  amr::EvalResult real = amr::evaluate_cams(o);
+  amr::EvalResult real = amr::evaluate_cams(o, amr::Runtime{2});
   o.constant = true;
-  amr::EvalResult constant = amr::evaluate_cams(o);
+  amr::EvalResult constant = amr::evaluate_cams(o, amr::Runtime{2});
   for (const auto& p : constant.points) EXPECT_DOUBLE_EQ(p.metrics.miou, 1.0 / 6.0) << "threshold " << p.threshold;
   EXPECT_DOUBLE_EQ(real.points[1].metrics.miou, 1.0);  // the CAM itself is exact at 0.5
   o.xis = {0.5};
-  EXPECT_THROW(amr::evaluate_cams(o), amr::Error);
+  EXPECT_THROW(amr::evaluate_cams(o), amr::Error, amr::Runtime{2});
 }
 
 // PartScenes' split recall, by hand. One object of class c0 over 6 pixels: 2 part pixels
@@ -157,7 +156,7 @@ TEST(Eval, PartAndBodyRecallHandComputed) {
                                       {"cam", torch::tensor({1.f, 0.9f, 0.6f, 0.2f, 0.1f, 0.1f, 0.f, 0.f}).view({1, 1, 8})}});
   amr::EvalOptions o = eval_opts(dir / "cams", dir / "data", "val.txt");
   o.thresholds = {0.05, 0.5};
-  amr::EvalResult r = amr::evaluate_cams(o);
+  amr::EvalResult r = amr::evaluate_cams(o, amr::Runtime{2});
   ASSERT_TRUE(r.has_parts);
   EXPECT_DOUBLE_EQ(r.points[1].parts.part_recall(), 1.0);
   EXPECT_DOUBLE_EQ(r.points[1].parts.body_recall(), 0.25);
@@ -166,7 +165,7 @@ TEST(Eval, PartAndBodyRecallHandComputed) {
   EXPECT_NE(amr::markdown_report(r).find("on body pixels"), std::string::npos);
   EXPECT_DOUBLE_EQ(amr::to_json(r)["points"][1]["body_recall"].get<double>(), 0.25);
   fs::remove_all(dir / "data/SegmentationPart");
-  EXPECT_FALSE(amr::evaluate_cams(o).has_parts);
+  EXPECT_FALSE(amr::evaluate_cams(o).has_parts, amr::Runtime{2});
 }
 
 TEST(Eval, GroundTruthAsCamScoresExactly100OnVocVal) {
@@ -195,7 +194,7 @@ TEST(Eval, GroundTruthAsCamScoresExactly100OnVocVal) {
     amr::write_npz(cams / (ds.ids[i] + ".npz"),
                    {{"keys", torch::tensor(keys, torch::kInt32).view({static_cast<int64_t>(keys.size())})}, {"cam", cam}});
   }
-  amr::EvalResult r = amr::evaluate_cams(eval_opts(cams.path(), kVoc, "val.txt"));
+  amr::EvalResult r = amr::evaluate_cams(eval_opts(cams.path(), kVoc, "val.txt"), amr::Runtime{2});
   EXPECT_EQ(r.points[0].metrics.miou, 1.0);
   EXPECT_EQ(r.points[0].metrics.classes.size(), 21u);
   for (double iou : r.points[0].metrics.iou) EXPECT_EQ(iou, 1.0);
@@ -205,7 +204,7 @@ TEST(Eval, BadCamFilesAreClearErrors) {
   RandomCase c(true, 3, 4);
   auto expect_error = [&](const std::string& needle) {
     try {
-      amr::evaluate_cams(eval_opts(c.cams(), c.root(), "val.txt"));
+      amr::evaluate_cams(eval_opts(c.cams(), c.root(), "val.txt"), amr::Runtime{2});
       ADD_FAILURE() << "no error for " << needle;
     } catch (const amr::Error& e) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
@@ -235,7 +234,7 @@ TEST(Labels, TwoThresholdsLeaveAnUnsureBand) {
   cv::Mat l = amr::cam_to_label({2}, cam.data(), 1, 1, 10, true, o);
   std::vector<int> got(l.begin<uint8_t>(), l.end<uint8_t>());
   EXPECT_EQ(got, (std::vector<int>{0, 0, 255, 255, 255, 3, 3, 3, 3, 3}));
-  o.fg = o.bg = -1;
+  o.fg = o.bg = std::nullopt;
   o.bg_threshold = 0.45;
   l = amr::cam_to_label({2}, cam.data(), 1, 1, 10, true, o);
   got.assign(l.begin<uint8_t>(), l.end<uint8_t>());
@@ -254,10 +253,10 @@ struct TinyRun {
     so.val = 5;
     so.size = 40;
     so.out = data();
-    amr::generate_scenes(so);
+    amr::generate_scenes(so, amr::Runtime{2});
     amr::TrainConfig c = amr::config_from_yaml_text(
         "arch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\nrouting: joint\nepochs: 1\nbatch: 4\n"
-        "crop: 40\nresize_long: [40, 40]\nworkers: 1\nthreads: 2\n",
+        "crop: 40\nresize_long: [40, 40]\nworkers: 1\n",
         "test");
     c.variant = variant;
     c.data = data();
@@ -283,7 +282,7 @@ TEST(Cam, ShardsCoverTheListOnceAndResumeSkipsDoneFiles) {
     o.quiet = true;
     o.cam.keep_branches = true;
     amr::parse_shard(std::to_string(shard) + "/2", &o);
-    amr::CamRunSummary s = amr::run_cam(o);
+    amr::CamRunSummary s = amr::run_cam(o, amr::Runtime{2});
     total += s.written;
     for (auto& e : fs::directory_iterator(out.path())) {
       if (e.path().extension() != ".npz") continue;  // cam_settings.json
@@ -296,7 +295,7 @@ TEST(Cam, ShardsCoverTheListOnceAndResumeSkipsDoneFiles) {
       EXPECT_TRUE(torch::allclose(cam, 0.5 * cs + 0.5 * cc, 1e-6, 1e-6));
     }
     o.resume = true;
-    amr::CamRunSummary again = amr::run_cam(o);
+    amr::CamRunSummary again = amr::run_cam(o, amr::Runtime{2});
     EXPECT_EQ(again.written, 0u);
     EXPECT_EQ(again.skipped, s.written);
   }
@@ -322,7 +321,7 @@ TEST(Cam, ShardsCoverTheListOnceAndResumeSkipsDoneFiles) {
 
 TEST(Cam, WeightsFileWithTauEqualsTheRunOfAnImprovedModel) {
   TinyRun tr("amr-improved");  // trained with tau 0.3 (relative)
-  auto cams = [&](const std::string& run, const std::string& weights, const std::string& tau) {
+  auto cams = [&](const std::string& run, const std::string& weights, std::optional<double> tau) {
     TempDir out;
     amr::CamRunOptions o;
     o.run = run;
@@ -335,22 +334,22 @@ TEST(Cam, WeightsFileWithTauEqualsTheRunOfAnImprovedModel) {
     o.out = out.path();
     o.quiet = true;
     o.cam.keep_branches = true;
-    amr::run_cam(o);
+    amr::run_cam(o, amr::Runtime{2});
     std::map<std::string, at::Tensor> m;
     for (auto& e : fs::directory_iterator(out.path()))
       if (e.path().extension() == ".npz") m[e.path().filename().string()] = amr::npz_get(amr::read_npz(e.path().string()), "cam_c", "x").clone();
     return m;
   };
-  auto from_run = cams(tr.run(), "", "");
+  auto from_run = cams(tr.run(), "", std::nullopt);
   // model.pt describes its network (tau 0.3 included): --weights rebuilds it with or without
   // the flag, and a flag that disagrees is an error.
-  auto from_weights = cams("", tr.run() + "/model.pt", "0.3");
-  auto described = cams("", tr.run() + "/model.pt", "");
+  auto from_weights = cams("", tr.run() + "/model.pt", 0.3);
+  auto described = cams("", tr.run() + "/model.pt", std::nullopt);
   // The same tensors without the description (as weights from another tool): --tau decides.
   TempDir bare;
   amr::write_pth(bare / "bare.pt", amr::read_pth(tr.run() + "/model.pt"));
-  auto bare_with_tau = cams("", bare / "bare.pt", "0.3");
-  auto without_tau = cams("", bare / "bare.pt", "");
+  auto bare_with_tau = cams("", bare / "bare.pt", 0.3);
+  auto without_tau = cams("", bare / "bare.pt", std::nullopt);
   ASSERT_EQ(from_run.size(), 5u);
   double diff_without = 0;
   for (auto& [id, cam] : from_run) {
@@ -360,9 +359,8 @@ TEST(Cam, WeightsFileWithTauEqualsTheRunOfAnImprovedModel) {
     diff_without = std::max(diff_without, (cam - without_tau.at(id)).abs().max().item<double>());
   }
   EXPECT_GT(diff_without, 1e-3) << "tau must reach the AMMs";
-  EXPECT_THROW(cams(tr.run(), "", "0.3"), amr::Error);
-  EXPECT_THROW(cams("", tr.run() + "/model.pt", "x"), amr::Error);
-  EXPECT_THROW(cams("", tr.run() + "/model.pt", "0.1"), amr::Error);
+  EXPECT_THROW(cams(tr.run(), "", 0.3), amr::Error);
+  EXPECT_THROW(cams("", tr.run() + "/model.pt", 0.1), amr::Error);
 }
 
 // erase-test plumbing on a tiny run: CAM files with a known 10x10 peak give the exact peak
@@ -415,7 +413,7 @@ TEST(Cam, UnreadableRunDirIsAClearError) {
   o.list = "val.txt";
   o.out = d / "out";
   try {
-    amr::run_cam(o);
+    amr::run_cam(o, amr::Runtime{2});
     FAIL();
   } catch (const amr::Error& e) {
     EXPECT_FALSE(std::string(e.what()).empty());
@@ -449,7 +447,7 @@ TEST(Cam, EqualsOfficialCamClassOnTheReferenceComputation) {
   o.list = "val.txt";
   o.out = dir / "cams";
   o.quiet = true;
-  amr::run_cam(o);
+  amr::run_cam(o, amr::Runtime{2});
   amr::test::run_python(std::string("official_cam_reference.py ") + AMR_REFERENCE_DIR + " " + (dir / "official.pth") +
                         " " + root + "/JPEGImages/img.jpg 2,14 1.0,0.5,1.5,2.0 0.5 " + (dir / "ref.npy"));
   amr::NamedArrays ours = amr::read_npz(dir / "cams/img.npz");
@@ -477,7 +475,7 @@ TEST(Eval, LabelPngsAgainstMasksHandComputed) {
   o.labels = dir / "labels";
   o.data = dir / "data";
   o.list = "val.txt";
-  amr::EvalResult r = amr::evaluate_labels(o);
+  amr::EvalResult r = amr::evaluate_labels(o, amr::Runtime{2});
   EXPECT_NEAR(r.points[r.best].metrics.miou, (0.5 + 1.0 / 3.0) / 2, 1e-12);
   auto bad = amr::test::run_cli("eval --labels " + (dir / "labels") + " --data " + (dir / "data") + " --list val.txt --sweep 0.1:0.2:0.1");
   EXPECT_EQ(bad.exit_code, 2);
@@ -531,12 +529,12 @@ TEST(Cam, XiOtherThanHalfWeighsTheSpotlight) {
   amr::EvalOptions sweep = eval_opts(rc.cams(), rc.root(), "val.txt");
   sweep.thresholds = {0.3};
   sweep.xis = {0.2, 0.8};
-  amr::EvalResult swept = amr::evaluate_cams(sweep);
+  amr::EvalResult swept = amr::evaluate_cams(sweep, amr::Runtime{2});
   amr::EvalOptions by_hand = eval_opts(fused_dir.path(), rc.root(), "val.txt");
   by_hand.thresholds = {0.3};
-  amr::EvalResult reference = amr::evaluate_cams(by_hand);
+  amr::EvalResult reference = amr::evaluate_cams(by_hand, amr::Runtime{2});
   ASSERT_EQ(swept.points.size(), 2u);
-  EXPECT_EQ(swept.points[0].xi, 0.2);
+  EXPECT_EQ(swept.points[0].xi, std::optional<double>(0.2));
   EXPECT_DOUBLE_EQ(swept.points[0].metrics.miou, reference.points[0].metrics.miou);
   EXPECT_NE(swept.points[1].metrics.miou, reference.points[0].metrics.miou);
 }
@@ -591,4 +589,47 @@ TEST(Cam, ProfilingTimesEveryPartAndChangesNoValue) {
       }
   EXPECT_TRUE(profile.seconds.count("prepare") && profile.seconds.count("accumulate") && profile.seconds.count("normalize"));
   EXPECT_EQ(profile.seconds.size(), 2u * 2u * 6u + 3u);
+}
+
+// `amr cam --config` and `amr eval --config`: the same settings as flags, in a YAML file (with
+// `_base_`), give the same files; flags override the file.
+TEST(Cam, ConfigFilesGiveTheSameCamsAndScoresAsFlags) {
+  TinyRun tr("cam");
+  TempDir d;
+  const std::string flags = " --run " + tr.run() + " --data " + tr.data() + " --list val.txt --scales 1.0,0.5 --no-flip --threads 1 --quiet";
+  auto r = amr::test::run_cli("cam --out " + d / "by_flags" + flags);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ofstream(d / "base.yaml") << "run: " << tr.run() << "\ndata: " << tr.data() << "\nlist: val.txt\nscales: [1.0, 2.0]\n";
+  std::ofstream(d / "cam.yaml") << "_base_: base.yaml\nflip: false\nscales: [1.0, 0.5]\nout: " << d / "by_config" << "\n";
+  r = amr::test::run_cli("cam --config " + d / "cam.yaml" + " --threads 1 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (auto& e : fs::directory_iterator(d / "by_flags")) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() == ".npz")
+      EXPECT_TRUE(torch::equal(amr::npz_get(amr::read_npz(e.path().string()), "cam", name),
+                               amr::npz_get(amr::read_npz(d / ("by_config/" + name)), "cam", name)))
+          << name;
+  }
+  // A flag overrides the file: other scales, other CAMs (refused in the same --out).
+  r = amr::test::run_cli("cam --config " + d / "cam.yaml" + " --scales 1.0 --threads 1 --quiet");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("other settings"), std::string::npos) << r.output;
+  std::ofstream(d / "bad.yaml") << "run: x\nscales: [9.0]\ndata: " << tr.data() << "\nlist: val.txt\nout: " << d / "o" << "\n";
+  r = amr::test::run_cli("cam --config " + d / "bad.yaml" + " --quiet");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--scales: each scale must be in [0.1, 4]"), std::string::npos) << r.output;
+
+  std::ofstream(d / "eval.yaml") << "cams: " << d / "by_config" << "\ndata: " << tr.data()
+                                 << "\nlist: val.txt\nthresholds: [0.1, 0.3]\n";
+  r = amr::test::run_cli("eval --config " + d / "eval.yaml" + " --json " + d / "config.json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = amr::test::run_cli("eval --cams " + d / "by_flags" + " --data " + tr.data() + " --list val.txt --sweep 0.1:0.3:0.2 --json " +
+                         d / "flags.json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream a(d / "config.json"), b(d / "flags.json");
+  EXPECT_EQ(nlohmann::json::parse(a), nlohmann::json::parse(b));
+  std::ofstream(d / "twice.yaml") << "cams: a\ncams: b\n";
+  r = amr::test::run_cli("eval --config " + d / "twice.yaml");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("key 'cams' given twice"), std::string::npos) << r.output;
 }

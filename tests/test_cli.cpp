@@ -6,6 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
+#include "amr/base/error.h"
+#include "amr/base/text.h"
 #include "amr/train/config.h"
 #include "test_support.h"
 
@@ -150,4 +154,67 @@ TEST(Cli, TrainFlagsRoundTripToConfigYaml) {
               common);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(config(d / "again").init_from, d / "cam");
+}
+
+// Numbers are written in the shortest form that reads back to the same double, in config.yaml
+// (through the config table) and in JSON (nlohmann's shortest round trip).
+TEST(Cli, NumbersAreWrittenInTheShortestRoundTripForm) {
+  EXPECT_EQ(amr::shortest_double(1e-7), "1e-07");
+  EXPECT_EQ(amr::shortest_double(0.1), "0.1");
+  EXPECT_EQ(amr::shortest_double(0.30000000000000004), "0.30000000000000004");
+  EXPECT_EQ(amr::shortest_double(0.0001), "0.0001");
+  amr::TrainConfig c;
+  c.data = "d";
+  c.lr = 1e-7;
+  c.momentum = 0.0001;
+  c.tau = 0.3;
+  const std::string yaml = amr::to_yaml(c);
+  EXPECT_NE(yaml.find("lr: 1e-07\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("momentum: 0.0001\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("tau: 0.3\n"), std::string::npos) << yaml;
+  EXPECT_EQ(yaml.find("9999"), std::string::npos) << yaml;
+  const amr::TrainConfig back = amr::config_from_yaml_text(yaml, "round trip");
+  EXPECT_EQ(back.lr, 1e-7);
+  EXPECT_EQ(back.momentum, 0.0001);
+  EXPECT_EQ(amr::to_yaml(back), yaml);
+  EXPECT_EQ(nlohmann::json({{"lr", 1e-7}, {"xi", 0.1}}).dump(), R"({"lr":1e-07,"xi":0.1})");
+}
+
+// Configs compose (`_base_`, relative to the including file, later bases and the file's own keys
+// win); a key twice in one file, a cycle, an unknown key are errors; the repository's configs
+// state only what differs and resolve.
+TEST(Cli, ConfigsCompose) {
+  TempDir d;
+  fs::create_directories(d / "b");
+  std::ofstream(d / "b/one.yaml") << "epochs: 3\nbatch: 8\nlr: 0.5\n";
+  std::ofstream(d / "b/two.yaml") << "_base_: one.yaml\nbatch: 4\n";
+  std::ofstream(d / "child.yaml") << "_base_: [b/two.yaml]\nlr: 0.25\n";
+  amr::TrainConfig c = amr::load_train_config(d / "child.yaml", {"data=x"});
+  EXPECT_EQ(c.epochs, 3);
+  EXPECT_EQ(c.batch, 4);
+  EXPECT_EQ(c.lr, 0.25);
+  std::ofstream(d / "loop.yaml") << "_base_: loop2.yaml\n";
+  std::ofstream(d / "loop2.yaml") << "_base_: loop.yaml\n";
+  EXPECT_THROW(amr::load_train_config(d / "loop.yaml", {}), amr::Error);
+  std::ofstream(d / "unknown.yaml") << "_base_: b/one.yaml\nfrobnicate: 1\n";
+  EXPECT_THROW(amr::load_train_config(d / "unknown.yaml", {}), amr::Error);
+  EXPECT_THROW(amr::config_from_yaml_text("_base_: b/one.yaml\n", "text"), amr::Error);
+
+  const std::string configs = std::string(AMR_SOURCE_DIR) + "/configs/";
+  for (const auto& e : fs::directory_iterator(configs)) {
+    if (e.path().extension() != ".yaml") continue;
+    amr::TrainConfig r = amr::load_train_config(e.path().string(), {"data=x"});
+    EXPECT_NO_THROW(r.resolve()) << e.path();
+  }
+  const amr::TrainConfig parts = amr::load_train_config(configs + "parts-cam.yaml", {});
+  EXPECT_EQ(parts.variant, "cam");
+  EXPECT_EQ(parts.crop, 96);
+  EXPECT_EQ(parts.lr_mult_classifier, 10.0);
+  EXPECT_EQ(parts.cutout, 24);
+  EXPECT_EQ(parts.strides, (std::array<int64_t, 4>{2, 2, 1, 1}));
+  EXPECT_EQ(parts.arch, "resnet18");
+  const amr::TrainConfig voc = amr::load_train_config(configs + "voc-official-amr.yaml", {});
+  EXPECT_EQ(voc.momentum, 0.0001);
+  EXPECT_EQ(voc.cutout, 0);
+  EXPECT_TRUE(voc.official_flip_pair);
 }

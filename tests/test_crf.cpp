@@ -7,7 +7,7 @@
 
 #include "amr/crf/dense_crf.h"
 #include "amr/crf/permutohedral.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace {
 

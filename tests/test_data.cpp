@@ -14,7 +14,7 @@
 #include "amr/data/transforms.h"
 #include "amr/data/voc.h"
 #include "amr/io/atomic_file.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/png.h"
 #include "amr/io/pth.h"
 #include "test_support.h"
@@ -42,8 +42,8 @@ std::pair<size_t, size_t> compare_trees(const TempDir& a, const TempDir& same, c
 }
 
 // Generates scenes and opens their train list.
-amr::VocDataset generate_and_open(const amr::ScenesOptions& o) {
-  amr::generate_scenes(o);
+amr::VocDataset generate_and_open(const amr::ScenesOptions& o, int threads = 2) {
+  amr::generate_scenes(o, amr::Runtime{threads});
   amr::DatasetOptions d;
   d.root = o.out;
   d.list = "train.txt";
@@ -125,15 +125,13 @@ TEST(Scenes, SameSeedSameBytesAndSensibleContent) {
   o.val = 4;
   o.size = 64;
   o.seed = 3;
-  o.threads = 2;
   o.out = a.path();
-  amr::generate_scenes(o);
+  amr::generate_scenes(o, amr::Runtime{2});
   o.out = b.path();
-  o.threads = 1;
-  amr::generate_scenes(o);
+  amr::generate_scenes(o, amr::Runtime{1});
   o.out = c.path();
   o.seed = 4;
-  amr::generate_scenes(o);
+  amr::generate_scenes(o, amr::Runtime{2});
   const auto [files, differ] = compare_trees(a, b, c);
   EXPECT_EQ(files, 16u * 2 + 4);  // jpg + png per scene, classes, cls_labels, train, val lists
   EXPECT_GT(differ, 16u);
@@ -216,7 +214,7 @@ TEST(Scenes, ClassSubsetDrawsOnlyThoseClasses) {
   o.seed = 2;
   o.out = dir.path();
   o.classes = amr::parse_fashion_classes("bag,trouser");
-  amr::generate_scenes(o);
+  amr::generate_scenes(o, amr::Runtime{2});
   std::ifstream in(dir / "classes.txt");
   std::stringstream names;
   names << in.rdbuf();
@@ -286,7 +284,7 @@ TEST(Scenes, FlatBackgroundScaleAndContrastKnobs) {
   EXPECT_EQ(o.object_scale[1], 0.5);
   o.out = a / "bad";
   o.background = "stripes";
-  EXPECT_THROW(amr::generate_scenes(o), amr::Error);
+  EXPECT_THROW(amr::generate_scenes(o, amr::Runtime{2}), amr::Error);
 }
 
 namespace {
@@ -297,12 +295,11 @@ amr::VocDataset part_scenes(const TempDir& dir, double body_signal, int64_t obje
   o.val = 4;
   o.size = 96;
   o.seed = seed;
-  o.threads = threads;
   o.min_objects = 1;
   o.max_objects = objects;
   o.body_signal = body_signal;
   o.out = dir.path();
-  return generate_and_open(o);
+  return generate_and_open(o, threads);
 }
 std::string part_path(const amr::VocDataset& ds, size_t i) {
   return ds.root + "/SegmentationPart/" + ds.ids[i] + ".png";
@@ -396,13 +393,13 @@ TEST(PartScenes, BodySignalMakesTheBodyTellTheClass) {
   o.kind = "parts";
   o.out = a / "bad";
   o.body_signal = 1.5;
-  EXPECT_THROW(amr::generate_scenes(o), amr::Error);
+  EXPECT_THROW(amr::generate_scenes(o, amr::Runtime{2}), amr::Error);
   o.body_signal = 0;
   o.classes = {"bag"};
-  EXPECT_THROW(amr::generate_scenes(o), amr::Error);
+  EXPECT_THROW(amr::generate_scenes(o, amr::Runtime{2}), amr::Error);
   o.kind = "lego";
   o.classes.clear();
-  EXPECT_THROW(amr::generate_scenes(o), amr::Error);
+  EXPECT_THROW(amr::generate_scenes(o, amr::Runtime{2}), amr::Error);
   EXPECT_FALSE(fs::exists(a / "bad"));
   EXPECT_EQ(amr::parse_scene_classes("star,disc", "parts"), (std::vector<std::string>{"star", "disc"}));
   EXPECT_THROW(amr::parse_scene_classes("star,bag", "parts"), amr::Error);
@@ -449,7 +446,7 @@ TEST(Loader, EveryIdOncePerEpochInAnyThreading) {
   so.val = 0;
   so.size = 48;
   so.out = dir.path();
-  amr::generate_scenes(so);
+  amr::generate_scenes(so, amr::Runtime{2});
   amr::DatasetOptions d;
   d.root = dir.path();
   d.list = "train.txt";

@@ -18,12 +18,14 @@
 #include "amr/eval/report.h"
 #include "amr/eval/segmentation.h"
 #include "amr/io/atomic_file.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/npz.h"
 #include "amr/io/pickle.h"
 #include "amr/io/png.h"
 #include "amr/io/pth.h"
-#include "amr/runtime.h"
+#include "amr/base/runtime.h"
+#include "amr/model/weight_import.h"
+#include "amr/train/config.h"
 #include "amr/train/run_dir.h"
 #include "test_support.h"
 
@@ -144,21 +146,20 @@ TEST(Faults, EvalThresholdsAndCamFileContents) {
   o.cams = dir / "cams";
   o.data = dir / "data";
   o.list = "val.txt";
-  o.threads = 1;
   write_cam(torch::rand({1, 4, 5}));
   o.thresholds = {std::nan("")};
-  expect_error([&] { amr::evaluate_cams(o); }, "--bg-threshold");
+  expect_error([&] { amr::evaluate_cams(o, amr::Runtime{1}); }, "--bg-threshold");
   o.thresholds = {5.0};
-  expect_error([&] { amr::evaluate_cams(o); }, "--bg-threshold");
+  expect_error([&] { amr::evaluate_cams(o, amr::Runtime{1}); }, "--bg-threshold");
   o.thresholds = {0.2};
-  EXPECT_NO_THROW(amr::evaluate_cams(o));
+  EXPECT_NO_THROW(amr::evaluate_cams(o, amr::Runtime{1}));
   at::Tensor with_nan = torch::rand({1, 4, 5});
   with_nan[0][1][1] = std::nanf("");
   write_cam(with_nan);
-  expect_error([&] { amr::evaluate_cams(o); }, "NaN");
+  expect_error([&] { amr::evaluate_cams(o, amr::Runtime{1}); }, "NaN");
   write_cam(torch::rand({1, 4, 5}), torch::rand({1, 1, 5}));  // a cam_c of another shape
   o.xis = {0.5};
-  expect_error([&] { amr::evaluate_cams(o); }, "branch CAM");
+  expect_error([&] { amr::evaluate_cams(o, amr::Runtime{1}); }, "branch CAM");
 }
 
 TEST(Faults, StaleTempFilesOfADeadWriterAreRemoved) {
@@ -399,4 +400,94 @@ TEST(Faults, FuzzerFindingsStayFixed) {
     else ADD_FAILURE() << "unknown regression input " << path;
   }
   EXPECT_GE(seen, 1u);
+}
+
+// Issue 25's hostile inputs, one test per class.
+
+// Sizes a file declares are bounded by what the file (and the setting) can hold before anything
+// is allocated: image headers (PNG, JPEG) and .npy shapes.
+TEST(Faults, DeclaredSizesAreBoundedBeforeAllocation) {
+  TempDir dir;
+  // A label PNG whose IHDR says 900000 x 900000.
+  amr::write_label_png(dir / "ok.png", cv::Mat(4, 4, CV_8UC1, cv::Scalar(1)));
+  std::string png = read_text(dir / "ok.png");
+  for (int k = 0; k < 2; ++k)
+    for (int b = 0; b < 4; ++b) png[16 + 4 * k + b] = std::string("\x00\x0d\xbb\xa0", 4)[b];  // 900000
+  write_file(dir / "huge.png", png);
+  expect_error([&] { amr::read_label_png(dir / "huge.png"); }, "declares 900000 x 900000 pixels");
+  expect_error([&] { amr::read_rgb(dir / "huge.png"); }, "declares 900000 x 900000 pixels");
+  // .npy shapes: an int64 overflow, 1e5^3 floats in 64 bytes, a product that wraps size_t.
+  for (const std::string& shape : {"(99999999999999999999, 3)", "(100000, 100000, 100000)",
+                                   "(4294967296, 4294967296, 16)", "(-1, 3)"}) {
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    header.resize(118, ' ');
+    header += '\n';
+    std::string npy = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size() & 0xff) +
+                      static_cast<char>(header.size() >> 8) + header + std::string(64, '\0');
+    expect_error([&] { amr::parse_npy(npy, "x.npy"); }, "x.npy: ");
+  }
+  std::string ok_header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 8), }";
+  ok_header.resize(118, ' ');
+  ok_header += '\n';
+  const std::string ok = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(ok_header.size()) + '\0' + ok_header +
+                         std::string(64, '\0');
+  EXPECT_EQ(amr::parse_npy(ok, "ok.npy").sizes(), (std::vector<int64_t>{2, 8}));
+}
+
+// Image files that are empty or not images: amr's sentence, never OpenCV's assertion text.
+TEST(Faults, EmptyOrNonImageFilesAreNamedErrors) {
+  TempDir dir;
+  write_file(dir / "empty.jpg", "");
+  expect_error([&] { amr::read_rgb(dir / "empty.jpg"); }, "empty.jpg: empty file");
+  write_file(dir / "text.jpg", "not an image at all");
+  expect_error([&] { amr::read_rgb(dir / "text.jpg"); }, "cannot decode");
+  // A --viz folder holding a .png that is not an image.
+  fs::create_directories(dir / "viz");
+  write_file(dir / "viz/a.png", "hello");
+  write_file(dir / "eval.json", R"({"points":[{"miou":0.5,"threshold":0.2,"classes":[]}],"best":0})");
+  amr::ReportOptions o;
+  o.evals = {{"run", dir / "eval.json"}};
+  o.viz_dir = dir / "viz";
+  o.out = dir / "report.html";
+  expect_error([&] { amr::write_report(o); }, "a.png: not a PNG image");
+  EXPECT_FALSE(fs::exists(dir / "report.html"));
+}
+
+// Flag ranges are said in amr's words, with the bound that applies.
+TEST(Faults, FlagRangesInAmrWords) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"forward --threads -1", "--threads: must be at least 0, got -1"},
+      {"train --out x --epochs -1", "--epochs: must be at least 1, got -1"},
+      {"train --out x --epochs 0", "--epochs: must be at least 1, got 0"},
+      {"cam --data d --list l --out o --adv-iterations 0", "--adv-iterations: must be at least 1, got 0"},
+      {"label --cams c --data d --list l --out o --crf-iterations 100000", "--crf-iterations: must be between 0 and 100"},
+      {"cam --data d --list l --out o --tau x", "--tau"},
+  };
+  for (const auto& [args, expected] : cases) {
+    auto r = amr::test::run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << args;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << args << ": " << r.output;
+    EXPECT_EQ(r.output.find("1.79769"), std::string::npos) << args << ": CLI11's numeric limit leaked: " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+}
+
+// Values that parse but mean nothing: refused where they enter (config keys, weights).
+TEST(Faults, MeaninglessValuesAreRefused) {
+  TempDir dir;
+  for (const std::string& kv : {"label_min_fraction=-1", "momentum=-5", "weight_decay=-1", "crop=100000",
+                                "resize_long=[8, 100000]", "cutout=1000"}) {
+    amr::TrainConfig c = amr::load_train_config("", {"data=" + dir.path(), kv});
+    expect_error([&] { c.resolve(); }, "config " + kv.substr(0, kv.find('=')));
+  }
+  write_file(dir / "twice.yaml", "lr: 0.1\nepochs: 2\nlr: 0.2\n");
+  expect_error([&] { amr::load_train_config(dir / "twice.yaml", {}); }, "key 'lr' given twice");
+  // NaN / inf in imported weights.
+  amr::NamedTensors w = {{"conv1.weight", torch::full({64, 3, 7, 7}, std::nan(""))}};
+  amr::write_pth(dir / "nan.pth", w);
+  amr::ImportOptions io;
+  io.arch = "resnet18";
+  io.format = amr::WeightFormat::TorchVision;
+  io.strict = false;
+  expect_error([&] { amr::import_weights(dir / "nan.pth", io); }, "'conv1.weight' holds NaN or infinite values");
 }

@@ -8,11 +8,11 @@
 #include <map>
 #include <memory>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/pth.h"
 #include "amr/io/weights.h"
 #include "amr/model/weight_import.h"
-#include "amr/runtime.h"
+#include "amr/base/runtime.h"
 #include "amr/train/trainer.h"
 #include "test_support.h"
 

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/pth.h"
 #include "test_support.h"
 

@@ -9,12 +9,12 @@
 
 #include "amr/cam/cam_runner.h"
 #include "amr/cam/refine.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/npz.h"
 #include "amr/io/pth.h"
 #include "amr/io/weights.h"
 #include "amr/model/weight_import.h"
-#include "amr/runtime.h"
+#include "amr/base/runtime.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -74,7 +74,7 @@ class OfficialRefinement : public ::testing::Test {
     o.cam.scales = {1.0, 0.5, 0.75, 1.25, 1.5, 1.75, 2.0};
     o.cam.refine = refine;
     o.cam.adv.iterations = adv_iter;
-    amr::run_cam(o);
+    amr::run_cam(o, amr::Runtime{1});
     const std::string ref = *dir_ / ("ref_" + name + ".npy");
     amr::test::run_python(std::string("official_advcam_reference.py ") + AMR_REFERENCE_DIR + " " + (*dir_ / "official.pth") +
                           " " + root_ + "/JPEGImages/img.jpg " + kLabelsComma + " 1.0,0.5,0.75,1.25,1.5,1.75,2.0 0.5 " +

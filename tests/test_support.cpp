@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "amr/runtime.h"
+#include "amr/base/runtime.h"
 
 namespace amr::test {
 

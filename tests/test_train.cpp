@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "amr/data/scenes.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/pth.h"
 #include "amr/model/amm.h"
 #include "amr/model/amr_net.h"
@@ -28,14 +28,14 @@ std::string make_scenes(const TempDir& dir, int64_t n) {
   so.size = 48;
   so.out = dir / "data";
   so.seed = 5;
-  amr::generate_scenes(so);
+  amr::generate_scenes(so, amr::Runtime{2});
   return so.out;
 }
 
 amr::TrainConfig tiny_config(const std::string& data, const std::string& variant) {
   amr::TrainConfig c = amr::config_from_yaml_text(
       "arch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\nrouting: joint\nepochs: 2\nbatch: 4\nlr: 0.01\n"
-      "crop: 48\nresize_long: [40, 56]\nworkers: 2\nthreads: 1\nseed: 9\n",
+      "crop: 48\nresize_long: [40, 56]\nworkers: 2\nseed: 9\n",
       "test");
   c.data = data;
   c.variant = variant;
@@ -82,7 +82,7 @@ TEST(Train, InterruptedAndResumedRunEqualsUninterrupted) {
   resume.resume = true;
   resume.stop_after_steps = 3;  // crosses the epoch boundary, stops mid epoch 2
   EXPECT_FALSE(amr::train(c, resume).finished);
-  resume.stop_after_steps = 0;
+  resume.stop_after_steps = std::nullopt;
   EXPECT_TRUE(amr::train(c, resume).finished);
 
   std::vector<double> a = step_losses(dir / "full"), b = step_losses(dir / "resumed");

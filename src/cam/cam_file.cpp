@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/npz.h"
 
 namespace amr {
@@ -83,6 +83,31 @@ bool valid_cam_file(const std::string& path) {
   } catch (const Error&) {
     return false;
   }
+}
+
+cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,
+                          double threshold) {
+  cv::Mat pred(h, w, CV_8UC1);
+  const size_t plane = static_cast<size_t>(h) * w;
+  for (int y = 0; y < h; ++y) {
+    uint8_t* row = pred.ptr<uint8_t>(y);
+    for (int x = 0; x < w; ++x) {
+      const size_t o = static_cast<size_t>(y) * w + x;
+      int best = -1;
+      float best_v = 0;
+      for (int k = 0; k < n; ++k) {
+        const float v = cam[k * plane + o];
+        if (best < 0 || v > best_v) best = k, best_v = v;
+      }
+      if (has_background) {
+        // IRN: a background channel of value `threshold` placed first wins ties.
+        row[x] = (best < 0 || best_v <= threshold) ? 0 : static_cast<uint8_t>(keys[best] + 1);
+      } else {
+        row[x] = best < 0 ? 255 : static_cast<uint8_t>(keys[best]);
+      }
+    }
+  }
+  return pred;
 }
 
 }  // namespace amr

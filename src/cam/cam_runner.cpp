@@ -1,7 +1,6 @@
 #include "amr/cam/cam_runner.h"
 
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,7 +13,12 @@
 
 #include "amr/data/voc.h"
 #include "amr/io/atomic_file.h"
-#include "amr/io/error.h"
+#include "amr/base/enum_names.h"
+#include "amr/base/error.h"
+#include "amr/base/parse.h"
+#include "amr/base/progress.h"
+#include "amr/base/text.h"
+#include "amr/cam/cam_config.h"
 #include "amr/model/model_file.h"
 
 namespace fs = std::filesystem;
@@ -42,19 +46,28 @@ void parse_shard(const std::string& spec, CamRunOptions* opt) {
 }
 
 namespace {
+using MF = CamRunOptions::MemoryFormat;
+constexpr EnumNames<MF, 3> kMemoryFormats{{{MF::Auto, "auto"}, {MF::ChannelsLast, "channels-last"}, {MF::Contiguous, "contiguous"}}};
+}  // namespace
+
+CamRunOptions::MemoryFormat parse_memory_format(const std::string& s) { return parse_enum(kMemoryFormats, s, "--memory-format"); }
+std::string memory_format_name(CamRunOptions::MemoryFormat f) { return enum_name(kMemoryFormats, f); }
+
+std::array<int64_t, 4> parse_strides(const std::string& s) {
+  const std::vector<double> v = parse_range(s, "--strides");
+  std::array<int64_t, 4> out{};
+  if (v.size() != 4) throw Error("--strides: expected 4 values, got '" + s + "'");
+  for (size_t i = 0; i < 4; ++i) {
+    if (v[i] != 1 && v[i] != 2) throw Error("--strides: each stride must be 1 or 2, got '" + s + "'");
+    out[i] = static_cast<int64_t>(v[i]);
+  }
+  return out;
+}
+
+namespace {
 
 GaussianThreshold threshold_flags(const CamRunOptions& opt) {
-  double tau = 0.0;
-  if (!opt.tau.empty()) {
-    size_t used = 0;
-    try {
-      tau = std::stod(opt.tau, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != opt.tau.size()) throw Error("--tau: expected a number, got '" + opt.tau + "'");
-  }
-  return parse_threshold_mode(tau, opt.tau_mode.empty() ? "relative" : opt.tau_mode);
+  return gaussian_threshold(opt.tau.value_or(0.0), opt.tau_mode.value_or(TauMode::Relative));
 }
 
 // A described model is rebuilt as described; flags given anyway must say the same.
@@ -62,20 +75,18 @@ void check_flags_agree(const CamRunOptions& opt, const AmrNetOptions& d, const s
   auto differ = [&](const std::string& flag, const std::string& given, const std::string& described) {
     throw Error(flag + " " + given + ": " + source + " was trained with " + described + " (its model description)");
   };
-  if (!opt.arch.empty() && opt.arch != d.backbone.arch) differ("--arch", opt.arch, d.backbone.arch);
+  if (opt.arch && *opt.arch != d.backbone.arch) differ("--arch", *opt.arch, d.backbone.arch);
   if (opt.strides && *opt.strides != d.backbone.strides) differ("--strides", "given", "other strides");
-  if (!opt.tau.empty() || !opt.tau_mode.empty()) {
-    const GaussianThreshold t = threshold_flags(opt);
-    if (t.tau != d.amm.threshold.tau || (!opt.tau_mode.empty() && t.relative != d.amm.threshold.relative))
-      differ("--tau/--tau-mode", opt.tau + " " + opt.tau_mode,
-             "tau " + std::to_string(d.amm.threshold.tau) + (d.amm.threshold.relative ? " relative" : " absolute"));
-  }
+  const GaussianThreshold& t = d.amm.threshold;
+  if ((opt.tau && *opt.tau != t.tau) || (opt.tau_mode && *opt.tau_mode != t.mode))
+    differ("--tau/--tau-mode", shortest_double(opt.tau.value_or(t.tau)) + " " + to_string(opt.tau_mode.value_or(t.mode)),
+           "tau " + shortest_double(t.tau) + " " + to_string(t.mode));
 }
 
 AmrNet load_cam_model(const CamRunOptions& opt, int64_t num_classes) {
   if (!opt.run.empty()) {
     if (!opt.weights.empty()) throw Error("--run and --weights: give one of them");
-    if (!opt.tau.empty() || !opt.tau_mode.empty())
+    if (opt.tau || opt.tau_mode)
       throw Error("--tau/--tau-mode: only with --weights (--run " + opt.run + " has them in its model description)");
     AmrNet net = load_run_model(opt.run, num_classes);
     check_flags_agree(opt, net->options(), "--run " + opt.run);
@@ -88,7 +99,7 @@ AmrNet load_cam_model(const CamRunOptions& opt, int64_t num_classes) {
     throw Error("--weights " + opt.weights + ": the model has " + std::to_string(file.num_classes()) + " classes, the data " +
                 std::to_string(num_classes));
   AmrNetOptions fallback;
-  fallback.backbone.arch = opt.arch.empty() ? "resnet50" : opt.arch;
+  fallback.backbone.arch = opt.arch.value_or("resnet50");
   if (opt.strides) fallback.backbone.strides = *opt.strides;
   fallback.backbone.bn = BnMode::FixedStats;
   fallback.amm.threshold = threshold_flags(opt);
@@ -106,8 +117,8 @@ nlohmann::json cam_settings(const CamRunOptions& opt, AmrNet& net) {
       {"scales", c.scales},
       {"flip", c.flip},
       {"branch", to_string(c.branch)},
-      {"classes", c.predicted_classes ? "predicted" : "labels"},
-      {"precision", c.bf16 ? "bf16" : "fp32"},
+      {"classes", class_source_name(c.predicted_classes)},
+      {"precision", precision_name(c.bf16)},
       {"refine", to_string(c.refine)},
       {"save_branches", c.keep_branches},
       {"labels_from_masks", opt.labels_from_masks},
@@ -141,8 +152,7 @@ void record_settings(const CamRunOptions& opt, const nlohmann::json& settings) {
     throw Error("--out " + opt.out + ": holds CAMs made with other settings (" + path +
                 "); use another --out or remove it");
   }
-  const std::string text = settings.dump(1) + "\n";
-  write_bytes_atomically(path, std::vector<char>(text.begin(), text.end()));
+  write_text_atomically(path, settings.dump(1) + "\n");
 }
 
 }  // namespace
@@ -164,30 +174,39 @@ CamCoverage check_cam_coverage(const std::string& out, const std::vector<std::st
   return c;
 }
 
-CamRunSummary run_cam(const CamRunOptions& opt) {
-  if (opt.out.empty()) throw Error("--out: required");
+namespace {
+
+DatasetOptions cam_dataset(const CamRunOptions& opt) {
   DatasetOptions d;
   d.root = opt.data;
   d.list = opt.list;
   d.labels_from_masks = opt.labels_from_masks;
-  if (opt.check_only) {
-    d.require_images = false;
-    d.load_labels = false;
-    const VocDataset ds = open_voc(d);
-    const CamCoverage c = check_cam_coverage(opt.out, ds.ids);
-    if (!c.complete()) {
-      std::string msg = "--out " + opt.out + ": " + std::to_string(c.missing.size()) + " of " +
-                        std::to_string(c.expected) + " CAMs of " + opt.list + " missing or invalid";
-      if (!c.missing.empty()) msg += " (first: " + c.missing.front() + ")";
-      msg += ", " + std::to_string(c.extra.size()) + " .npz not in the list";
-      if (!c.extra.empty()) msg += " (first: " + c.extra.front() + ")";
-      throw Error(msg);
-    }
-    CamRunSummary s;
-    s.in_shard = s.skipped = c.valid;
-    return s;
+  return d;
+}
+
+// --check: OUT must hold exactly the list's CAMs.
+CamRunSummary check_only(const CamRunOptions& opt) {
+  DatasetOptions d = cam_dataset(opt);
+  d.require_images = false;
+  d.load_labels = false;
+  const VocDataset ds = open_voc(d);
+  const CamCoverage c = check_cam_coverage(opt.out, ds.ids);
+  if (!c.complete()) {
+    std::string msg = "--out " + opt.out + ": " + std::to_string(c.missing.size()) + " of " + std::to_string(c.expected) +
+                      " CAMs of " + opt.list + " missing or invalid";
+    if (!c.missing.empty()) msg += " (first: " + c.missing.front() + ")";
+    msg += ", " + std::to_string(c.extra.size()) + " .npz not in the list";
+    if (!c.extra.empty()) msg += " (first: " + c.extra.front() + ")";
+    throw Error(msg);
   }
-  VocDataset ds = open_voc(d);
+  CamRunSummary s;
+  s.in_shard = s.skipped = c.valid;
+  return s;
+}
+
+// Everything refused before a model is loaded or a file written.
+void check_run(const CamRunOptions& opt, const VocDataset& ds, const Runtime& rt) {
+  if (opt.cam.bf16 && opt.cam.refine != Refine::None) throw Error("--precision bf16: plain CAMs only (not with --refine)");
   refuse_output_inside_dataset(opt.out, ds, "--out");
   if (!opt.profile.empty()) {  // checked before hours of CAMs, not when the profile is written
     if (opt.cam.refine != Refine::None) throw Error("--profile: plain CAMs only (not with --refine)");
@@ -195,27 +214,32 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
     const fs::path parent = fs::absolute(opt.profile).parent_path();
     if (!fs::is_directory(parent)) throw Error("--profile " + opt.profile + ": directory " + parent.string() + " does not exist");
   }
-  AmrNet net = load_cam_model(opt, ds.num_classes());
-  net->eval();
-  if (opt.cam.bf16 && !opt.device.is_cuda() && !cpu_has_native_bf16())
+  if (opt.cam.bf16 && !rt.device.is_cuda() && !cpu_has_native_bf16())
     throw Error("--precision bf16: this CPU has no native bfloat16 (no avx512_bf16 or amx_bf16 in /proc/cpuinfo); "
                 "autocast would emulate it, about 11x slower than fp32: use --precision fp32");
-  if (opt.device.is_cuda()) {
+  if (rt.device.is_cuda()) {
     if (opt.cam.refine != Refine::None) throw Error("--refine: runs on the CPU only for now (drop --device)");
     if (opt.cam.bf16) throw Error("--precision bf16: the CPU's autocast; on CUDA use fp32");
-    net->to(torch_device(opt.device));  // before folding: the folded biases are made where the weights are
   }
+}
+
+// The model on its device, in eval mode, BatchNorm folded where that keeps the CAMs.
+AmrNet prepare_model(const CamRunOptions& opt, const VocDataset& ds, const Runtime& rt) {
+  AmrNet net = load_cam_model(opt, ds.num_classes());
+  net->eval();
+  if (rt.device.is_cuda()) net->to(torch_device(rt.device));  // before folding: the folded biases are made where the weights are
   // Not under --refine: adversarial climbing amplifies the last-bit changes of folded weights
   // (measured: 5e-4 -> 1.3e-3 max difference to the official loop after 7 steps).
   if (opt.fold_batchnorm && opt.cam.refine == Refine::None) {
     net->spotlight->fold_batchnorm();
     if (net->compensation) net->compensation->fold_batchnorm();
   }
-  ensure_dir(opt.out, "--out");
-  record_settings(opt, cam_settings(opt, net));
+  return net;
+}
 
+// The indices of this shard's ids still to do (--resume skips valid files).
+std::vector<size_t> shard_todo(const CamRunOptions& opt, const VocDataset& ds, CamRunSummary& summary) {
   std::vector<size_t> todo;
-  CamRunSummary summary;
   for (size_t i = 0; i < ds.ids.size(); ++i) {
     if (static_cast<int>(i % static_cast<size_t>(opt.shard_count)) != opt.shard_index) continue;
     ++summary.in_shard;
@@ -225,50 +249,76 @@ CamRunSummary run_cam(const CamRunOptions& opt) {
     }
     todo.push_back(i);
   }
-  const auto t0 = std::chrono::steady_clock::now();
-  const bool tty = !opt.quiet && isatty(STDERR_FILENO);
-  // Decoding of the next image overlaps the network.
+  return todo;
+}
+
+bool wants_channels_last(CamRunOptions::MemoryFormat f, const cv::Mat& first_image) {
+  using MF = CamRunOptions::MemoryFormat;
+  return f == MF::ChannelsLast || (f == MF::Auto && static_cast<int64_t>(first_image.rows) * first_image.cols >= 256 * 256);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+void write_profile(const std::string& path, const CamRunSummary& s, const CamOptions& cam, const CamProfile& profile) {
+  nlohmann::json j;
+  j["images"] = s.written;
+  j["total_s"] = s.seconds;
+  j["seconds"] = profile.seconds;
+  j["channels_last"] = cam.channels_last;
+  j["bf16"] = cam.bf16;
+  write_text_atomically(path, j.dump(1) + "\n");
+}
+
+// The CAM of each todo image, written as it is done; decoding of the next image overlaps the
+// network.
+void cam_loop(const CamRunOptions& opt, const VocDataset& ds, const std::vector<size_t>& todo, AmrNet& net,
+              CamRunSummary& summary) {
   auto read = [&](size_t k) { return std::async(std::launch::async, [&ds, &todo, k] { return read_rgb(ds.image_path(todo[k])); }); };
   std::future<cv::Mat> next = todo.empty() ? std::future<cv::Mat>() : read(0);
   CamOptions cam = opt.cam;
   CamProfile profile;
   if (!opt.profile.empty()) cam.profile = &profile;
+  Progress progress(static_cast<int64_t>(todo.size()), opt.quiet, 100);
   for (size_t k = 0; k < todo.size(); ++k) {
     auto t_wait = std::chrono::steady_clock::now();
     cv::Mat rgb = next.get();
-    profile.add("decode (waited)", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_wait).count());
+    profile.add("decode (waited)", seconds_since(t_wait));
     if (k + 1 < todo.size()) next = read(k + 1);
     if (k == 0 && cam.refine == Refine::None) {
-      using MF = CamRunOptions::MemoryFormat;
-      cam.channels_last = opt.memory_format == MF::ChannelsLast ||
-                          (opt.memory_format == MF::Auto && static_cast<int64_t>(rgb.rows) * rgb.cols >= 256 * 256);
+      cam.channels_last = wants_channels_last(opt.memory_format, rgb);
       if (cam.channels_last) use_channels_last(net);
     }
     const size_t i = todo[k];
     ImageCam result = compute_cam(net, rgb, ds.labels[i], cam);
     const auto t_write = std::chrono::steady_clock::now();
     write_cam_file(opt.out + "/" + ds.ids[i] + ".npz", result);
-    profile.add("write", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_write).count());
+    profile.add("write", seconds_since(t_write));
     ++summary.written;
-    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (tty) {
-      std::cerr << "\rcam " << k + 1 << "/" << todo.size() << " (" << el / static_cast<double>(k + 1) << " s/image)   " << std::flush;
-    } else if (!opt.quiet && ((k + 1) % 100 == 0 || k + 1 == todo.size())) {
-      std::cerr << "cam " << k + 1 << "/" << todo.size() << " (" << el / static_cast<double>(k + 1) << " s/image)\n";
-    }
+    const auto done = static_cast<int64_t>(k + 1);
+    progress.update(done, "cam " + std::to_string(done) + "/" + std::to_string(todo.size()) + " (" +
+                              std::to_string(progress.seconds() / static_cast<double>(done)) + " s/image)");
   }
-  if (tty && !todo.empty()) std::cerr << "\n";
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!opt.profile.empty()) {
-    nlohmann::json j;
-    j["images"] = summary.written;
-    j["total_s"] = summary.seconds;
-    j["seconds"] = profile.seconds;
-    j["channels_last"] = cam.channels_last;
-    j["bf16"] = cam.bf16;
-    const std::string text = j.dump(1) + "\n";
-    write_bytes_atomically(opt.profile, std::vector<char>(text.begin(), text.end()));
-  }
+  if (!todo.empty()) progress.end_line();
+  summary.seconds = progress.seconds();
+  if (!opt.profile.empty()) write_profile(opt.profile, summary, cam, profile);
+}
+
+}  // namespace
+
+CamRunSummary run_cam(const CamRunOptions& opt, const Runtime& rt) {
+  if (opt.out.empty()) throw Error("--out: required");
+  validate(opt);
+  if (opt.check_only) return check_only(opt);
+  const VocDataset ds = open_voc(cam_dataset(opt));
+  check_run(opt, ds, rt);
+  AmrNet net = prepare_model(opt, ds, rt);
+  ensure_dir(opt.out, "--out");
+  record_settings(opt, cam_settings(opt, net));
+  CamRunSummary summary;
+  const std::vector<size_t> todo = shard_todo(opt, ds, summary);
+  cam_loop(opt, ds, todo, net, summary);
   return summary;
 }
 

@@ -9,7 +9,7 @@
 
 #include "amr/data/transforms.h"
 #include "amr/data/voc.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/cam/cam_file.h"
 #include "amr/io/png.h"
 #include "amr/model/model_file.h"

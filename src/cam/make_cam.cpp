@@ -10,25 +10,23 @@
 #include <opencv2/imgproc.hpp>
 
 #include "amr/data/transforms.h"
-#include "amr/io/error.h"
+#include "amr/base/enum_names.h"
+#include "amr/base/error.h"
 
 namespace amr {
 
-CamBranch parse_branch(const std::string& s) {
-  if (s == "spotlight") return CamBranch::Spotlight;
-  if (s == "compensation") return CamBranch::Compensation;
-  if (s == "fused") return CamBranch::Fused;
-  throw Error("--branch: expected spotlight, compensation or fused, got '" + s + "'");
-}
-
-std::string to_string(CamBranch b) {
-  switch (b) {
-    case CamBranch::Spotlight: return "spotlight";
-    case CamBranch::Compensation: return "compensation";
-    case CamBranch::Fused: return "fused";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumNames<CamBranch, 3> kBranches{
+    {{CamBranch::Spotlight, "spotlight"}, {CamBranch::Compensation, "compensation"}, {CamBranch::Fused, "fused"}}};
+constexpr EnumNames<bool, 2> kClassSources{{{false, "labels"}, {true, "predicted"}}};
+constexpr EnumNames<bool, 2> kPrecisions{{{false, "fp32"}, {true, "bf16"}}};
+}  // namespace
+CamBranch parse_branch(const std::string& s) { return parse_enum(kBranches, s, "--branch"); }
+bool parse_class_source(const std::string& s) { return parse_enum(kClassSources, s, "--classes"); }
+std::string class_source_name(bool predicted) { return enum_name(kClassSources, predicted); }
+bool parse_precision(const std::string& s) { return parse_enum(kPrecisions, s, "--precision"); }
+std::string precision_name(bool bf16) { return enum_name(kPrecisions, bf16); }
+std::string to_string(CamBranch b) { return enum_name(kBranches, b); }
 
 std::vector<double> parse_scales(const std::string& s) {
   std::vector<double> scales;

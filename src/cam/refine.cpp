@@ -4,25 +4,16 @@
 
 #include "amr/cam/make_cam.h"
 #include "amr/data/transforms.h"
-#include "amr/io/error.h"
+#include "amr/base/enum_names.h"
+#include "amr/base/error.h"
 
 namespace amr {
 
-Refine parse_refine(const std::string& s) {
-  if (s == "none") return Refine::None;
-  if (s == "gradcam") return Refine::GradCam;
-  if (s == "advcam") return Refine::AdvCam;
-  throw Error("--refine: expected none, gradcam or advcam, got '" + s + "'");
+namespace {
+constexpr EnumNames<Refine, 3> kRefines{{{Refine::None, "none"}, {Refine::GradCam, "gradcam"}, {Refine::AdvCam, "advcam"}}};
 }
-
-std::string to_string(Refine r) {
-  switch (r) {
-    case Refine::None: return "none";
-    case Refine::GradCam: return "gradcam";
-    case Refine::AdvCam: return "advcam";
-  }
-  return "?";
-}
+Refine parse_refine(const std::string& s) { return parse_enum(kRefines, s, "--refine"); }
+std::string to_string(Refine r) { return enum_name(kRefines, r); }
 
 int advcam_steps(const AdvCamOptions& opt, int scale_index) {
   if (scale_index != opt.half_scale_index) return opt.iterations;

@@ -1,41 +1,18 @@
 // The `amr` command line: parses flags, calls the library, prints. No logic lives here.
 #include <iostream>
 
-#include "amr/io/error.h"
-#include "amr/runtime.h"
+#include "amr/base/error.h"
 #include "commands.h"
-
-namespace amr::cli {
-namespace {
-int g_threads = 0;
-std::string g_device = "cpu";
-}
-void add_threads(CLI::App* app) {
-  app->add_option("--threads", g_threads, "intra-op threads (0 = all available cores)")->check(CLI::NonNegativeNumber);
-}
-int threads_flag() { return g_threads; }
-void add_device(CLI::App* app) {
-  app->add_option("--device", g_device, "cpu (default) | cuda | cuda:K (a CUDA build of amr; cuda: the local rank's GPU)");
-}
-void on_run(CLI::App* cmd, std::function<void(const Runtime&)> fn) {
-  cmd->callback([fn = std::move(fn)] { fn(configure_runtime(g_threads, parse_device(g_device))); });
-}
-}  // namespace amr::cli
 
 int main(int argc, char** argv) {
   CLI::App app{"amr: Activation Modulation and Recalibration (AAAI 2022) for weakly-supervised segmentation"};
   app.require_subcommand(1);
-  amr::cli::add_threads(&app);
-  amr::cli::add_import_weights(app);
-  amr::cli::add_forward(app);
-  amr::cli::add_scenes(app);
-  amr::cli::add_train(app);
-  amr::cli::add_cam(app);
-  amr::cli::add_eval(app);
-  amr::cli::add_erase_test(app);
-  amr::cli::add_label(app);
-  amr::cli::add_viz(app);
-  amr::cli::add_report(app);
+  const amr::cli::RuntimeFlags runtime;
+  amr::cli::add_threads(&app, runtime);
+  for (auto add : {amr::cli::add_import_weights, amr::cli::add_forward, amr::cli::add_scenes, amr::cli::add_train,
+                   amr::cli::add_cam, amr::cli::add_eval, amr::cli::add_erase_test, amr::cli::add_label,
+                   amr::cli::add_viz, amr::cli::add_report})
+    add(app, runtime);
   if (argc > 1 && argv[1][0] != '-') {
     try {
       app.get_subcommand(argv[1]);

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "amr/crf/permutohedral.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace amr {
 
@@ -55,8 +55,11 @@ std::vector<float> dense_crf(const cv::Mat& rgb, const std::vector<float>& unary
   if (labels < 1 || unary.size() != static_cast<size_t>(labels) * n)
     throw Error("dense CRF: unary has " + std::to_string(unary.size()) + " values, expected " + std::to_string(labels) +
                 " x " + std::to_string(h) + " x " + std::to_string(w));
-  if (opt.iterations < 0 || opt.gauss_sxy <= 0 || opt.bi_sxy <= 0 || opt.bi_srgb <= 0)
-    throw Error("--crf-*: iterations must be >= 0 and standard deviations > 0");
+  if (opt.iterations < 0 || opt.iterations > kMaxCrfIterations)
+    throw Error("--crf-iterations: must be between 0 and " + std::to_string(kMaxCrfIterations) + ", got " +
+                std::to_string(opt.iterations));
+  if (!(opt.gauss_sxy > 0 && opt.bi_sxy > 0 && opt.bi_srgb > 0))
+    throw Error("--crf-*: standard deviations must be > 0");
   std::vector<float> fg(static_cast<size_t>(n) * 2), fb(static_cast<size_t>(n) * 5);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {

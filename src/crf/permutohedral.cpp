@@ -58,6 +58,30 @@ class KeyTable {
   std::vector<int16_t> keys_;
 };
 
+// Neighbours of every vertex along each lattice axis j: key -/+ 1 except +/- d on axis j;
+// (d+1) x m x 2 vertex indices (-1: none).
+std::vector<int32_t> lattice_neighbours(KeyTable& table, int d, int m) {
+  const int d1 = d + 1;
+  std::vector<int32_t> neighbours(static_cast<size_t>(d1) * m * 2);
+  std::vector<int16_t> n1(d1), n2(d1);
+  for (int j = 0; j <= d; ++j)
+    for (int v = 0; v < m; ++v) {
+      const int16_t* k = table.key(v);
+      for (int i = 0; i < d; ++i) {
+        n1[i] = static_cast<int16_t>(k[i] - 1);
+        n2[i] = static_cast<int16_t>(k[i] + 1);
+      }
+      if (j < d) {
+        n1[j] = static_cast<int16_t>(k[j] + d);
+        n2[j] = static_cast<int16_t>(k[j] - d);
+      }
+      const size_t at = (static_cast<size_t>(j) * m + v) * 2;
+      neighbours[at] = table.find(n1.data(), false);
+      neighbours[at + 1] = table.find(n2.data(), false);
+    }
+  return neighbours;
+}
+
 }  // namespace
 
 PermutohedralLattice::PermutohedralLattice(const float* features, int n, int d) : n_(n), d_(d) {
@@ -128,24 +152,7 @@ PermutohedralLattice::PermutohedralLattice(const float* features, int n, int d) 
     }
   }
   m_ = table.size();
-  // Neighbours of every vertex along each lattice axis j: key -/+ 1 except +/- d on axis j.
-  neighbours_.resize(static_cast<size_t>(d1) * m_ * 2);
-  std::vector<int16_t> n1(d1), n2(d1);
-  for (int j = 0; j <= d; ++j)
-    for (int v = 0; v < m_; ++v) {
-      const int16_t* k = table.key(v);
-      for (int i = 0; i < d; ++i) {
-        n1[i] = static_cast<int16_t>(k[i] - 1);
-        n2[i] = static_cast<int16_t>(k[i] + 1);
-      }
-      if (j < d) {
-        n1[j] = static_cast<int16_t>(k[j] + d);
-        n2[j] = static_cast<int16_t>(k[j] - d);
-      }
-      const size_t at = (static_cast<size_t>(j) * m_ + v) * 2;
-      neighbours_[at] = table.find(n1.data(), false);
-      neighbours_[at + 1] = table.find(n2.data(), false);
-    }
+  neighbours_ = lattice_neighbours(table, d, m_);
 }
 
 void PermutohedralLattice::filter(const float* in, float* out, int vs) const {

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <numeric>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/png.h"
 
 namespace amr {

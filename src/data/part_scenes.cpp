@@ -7,7 +7,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "scene_canvas.h"
 
 namespace amr {

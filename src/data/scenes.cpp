@@ -12,9 +12,9 @@
 
 #include "amr/data/transforms.h"
 #include "amr/io/atomic_file.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/png.h"
-#include "amr/parallel.h"
+#include "amr/base/parallel.h"
 #include "scene_canvas.h"
 
 namespace amr {
@@ -200,12 +200,12 @@ Scene make_scene(const FashionMnist& fm, const ClassSubset& cs, const ScenesOpti
 }
 
 void write_text(const std::string& path, const std::string& text) {
-  write_bytes_atomically(path, std::vector<char>(text.begin(), text.end()));
+  write_text_atomically(path, text);
 }
 
 }  // namespace
 
-void generate_scenes(const ScenesOptions& opt) {
+void generate_scenes(const ScenesOptions& opt, const Runtime& rt) {
   if (opt.out.empty()) throw Error("--out: required");
   if (opt.kind != "fashion" && opt.kind != "parts")
     throw Error("--kind: expected fashion or parts, got '" + opt.kind + "'");
@@ -247,14 +247,14 @@ void generate_scenes(const ScenesOptions& opt) {
     }
     std::vector<std::string> ids(static_cast<size_t>(n));
     std::vector<std::vector<int>> labels(static_cast<size_t>(n));
-    parallel_for(static_cast<size_t>(n), opt.threads, [&](size_t i, int) {
+    parallel_for(static_cast<size_t>(n), rt.threads, [&](size_t i, int) {
       char id[32];
       std::snprintf(id, sizeof(id), "%s_%06zu", train ? "train" : "val", i);
       Scene sc = make(static_cast<uint64_t>(i));
       const std::string jpg = opt.out + "/JPEGImages/" + id + ".jpg";
       std::vector<uchar> buf;
       if (!cv::imencode(".jpg", sc.image, buf, {cv::IMWRITE_JPEG_QUALITY, 95})) throw Error("cannot encode " + jpg);
-      write_bytes_atomically(jpg, std::vector<char>(buf.begin(), buf.end()));
+      write_bytes_atomically(jpg, buf);
       write_label_png(opt.out + "/SegmentationClass/" + id + ".png", sc.mask);
       if (parts) write_label_png(opt.out + "/SegmentationPart/" + id + ".png", sc.parts);
       ids[i] = id;

@@ -10,7 +10,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
+#include "amr/io/image_header.h"
 #include "amr/io/png.h"
 
 namespace fs = std::filesystem;
@@ -121,8 +122,15 @@ cv::Mat read_rgb(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in.good() && !in.eof()) throw Error("image " + path + ": cannot read");
+  if (bytes.empty()) throw Error("image " + path + ": empty file");
   if (cut_short(bytes)) throw Error("image " + path + ": truncated (no end-of-image marker)");
-  cv::Mat bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  check_declared_image_size(path, bytes.data(), bytes.size(), "image");
+  cv::Mat bgr;
+  try {
+    bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    throw Error("image " + path + ": cannot decode (" + one_line(e) + ")");
+  }
   if (bgr.empty()) throw Error("image " + path + ": cannot decode (corrupt or not an image)");
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);

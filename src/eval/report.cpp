@@ -10,7 +10,8 @@
 #include <sstream>
 
 #include "amr/io/atomic_file.h"
-#include "amr/io/error.h"
+#include "amr/io/image_header.h"
+#include "amr/base/error.h"
 
 namespace fs = std::filesystem;
 
@@ -149,40 +150,49 @@ nlohmann::json read_json(const std::string& path) {
   }
 }
 
-void write_report_unchecked(const ReportOptions& opt) {
+using NamedEvals = std::vector<std::pair<std::string, nlohmann::json>>;
+
+const nlohmann::json& best_point(const nlohmann::json& eval) { return eval["points"][eval["best"].get<size_t>()]; }
+
+NamedEvals read_evals(const ReportOptions& opt) {
   if (opt.evals.empty()) throw Error("--eval: at least one evaluation JSON");
   if (opt.out.empty()) throw Error("--out: required");
-  std::vector<std::pair<std::string, nlohmann::json>> evals;
+  NamedEvals evals;
   for (const auto& [name, path] : opt.evals) {
     std::error_code ec;
     if (std::filesystem::equivalent(path, opt.out, ec))
       throw Error("--out " + opt.out + ": is the input --eval " + path + " (an output never overwrites an input)");
     evals.emplace_back(name, read_json(path));
   }
+  return evals;
+}
 
+std::string page_head(const std::string& title) {
   std::ostringstream h;
-  h << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << esc(opt.title) << "</title><style>"
+  h << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << esc(title) << "</title><style>"
     << "body{font:14px/1.4 sans-serif;margin:24px;color:#222;max-width:1100px}"
     << "table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
     << "th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}.best{font-weight:bold}"
     << ".chart{margin:6px 12px 12px 0;border:1px solid #eee}.chart text{font-size:11px}.chart .t{font-size:13px;font-weight:bold}"
     << ".ax{stroke:#444}.grid{stroke:#eee}.grid2{display:flex;flex-wrap:wrap}.viz img{max-width:100%;border:1px solid #ddd;margin:4px 0}"
-    << "</style></head><body><h1>" << esc(opt.title) << "</h1>";
+    << "</style></head><body><h1>" << esc(title) << "</h1>";
+  return h.str();
+}
 
-  // Summary: best point of each evaluation.
+// The best point of each evaluation, the best run in bold.
+std::string summary_table(const NamedEvals& evals) {
+  std::ostringstream h;
   h << "<h2>mIoU</h2><table><tr><th>run</th><th>mIoU</th><th>background threshold</th><th>&xi;</th><th>pixel acc.</th>"
     << "<th>precision</th><th>recall</th><th>images</th></tr>";
   size_t best_run = 0;
   for (size_t e = 0; e < evals.size(); ++e) {
-    const auto& j = evals[e].second;
-    const auto& p = j["points"][j["best"].get<size_t>()];
-    const auto& bj = evals[best_run].second;
-    if (p["miou"].is_number() && p["miou"].get<double>() > bj["points"][bj["best"].get<size_t>()]["miou"].get<double>())
+    const auto& p = best_point(evals[e].second);
+    if (p["miou"].is_number() && p["miou"].get<double>() > best_point(evals[best_run].second)["miou"].get<double>())
       best_run = e;
   }
   for (size_t e = 0; e < evals.size(); ++e) {
     const auto& j = evals[e].second;
-    const auto& p = j["points"][j["best"].get<size_t>()];
+    const auto& p = best_point(j);
     h << "<tr" << (e == best_run ? " class=\"best\"" : "") << "><td>" << esc(evals[e].first) << "</td><td>" << pct(p["miou"])
       << "</td><td>" << (j.value("has_background", true) ? std::to_string(p["threshold"].get<double>()).substr(0, 4) : "&ndash;")
       << "</td><td>" << (p.contains("xi") ? std::to_string(p["xi"].get<double>()).substr(0, 4) : "&ndash;") << "</td><td>"
@@ -190,11 +200,15 @@ void write_report_unchecked(const ReportOptions& opt) {
       << "</td><td>" << j.value("images", 0) << "</td></tr>";
   }
   h << "</table>";
+  return h.str();
+}
 
-  // Per-class table + bars at each evaluation's best point.
+// Per-class table and bars at each evaluation's best point.
+std::string per_class_section(const NamedEvals& evals) {
+  std::ostringstream h;
   std::vector<std::string> names;
-  std::vector<std::pair<std::string, nlohmann::json>> best_points;
-  for (const auto& [name, j] : evals) best_points.emplace_back(name, j["points"][j["best"].get<size_t>()]);
+  NamedEvals best_points;
+  for (const auto& [name, j] : evals) best_points.emplace_back(name, best_point(j));
   for (const auto& c : best_points[0].second["classes"]) names.push_back(c["class"].get<std::string>());
   h << "<h2>Per class</h2><table><tr><th>class</th>";
   for (const auto& [name, p] : best_points) h << "<th>" << esc(name) << " IoU</th>";
@@ -207,44 +221,57 @@ void write_report_unchecked(const ReportOptions& opt) {
       << pct(c["fn"]) << "</td></tr>";
   }
   h << "</table><div class=\"grid2\">" << iou_bars(names, best_points);
+  return h.str();
+}
 
-  // Threshold curves (at each run's best xi) and xi curves (at each run's best threshold).
+// Threshold curves (at each run's best xi) and xi curves (at each run's best threshold).
+std::string curves(const NamedEvals& evals) {
   std::vector<Series> thr, xi;
   for (size_t e = 0; e < evals.size(); ++e) {
     const auto& [name, j] = evals[e];
-    const auto& b = j["points"][j["best"].get<size_t>()];
-    const double bxi = b.value("xi", -1.0), bthr = b["threshold"].get<double>();
+    const auto& b = best_point(j);
+    const double bthr = b["threshold"].get<double>();
     Series st{name, {}, e}, sx{name, {}, e};
     for (const auto& p : j["points"]) {
       if (!p["miou"].is_number()) continue;
-      if (p.value("xi", -1.0) == bxi) st.xy.emplace_back(p["threshold"].get<double>(), p["miou"].get<double>());
+      if (p.contains("xi") == b.contains("xi") && (!b.contains("xi") || p["xi"] == b["xi"]))
+        st.xy.emplace_back(p["threshold"].get<double>(), p["miou"].get<double>());
       if (p.contains("xi") && p["threshold"].get<double>() == bthr) sx.xy.emplace_back(p["xi"].get<double>(), p["miou"].get<double>());
     }
     if (st.xy.size() > 1) thr.push_back(st);
     if (sx.xy.size() > 1) xi.push_back(sx);
   }
-  if (!thr.empty()) h << line_chart("mIoU vs background threshold", "background threshold", thr);
-  if (!xi.empty()) h << line_chart("mIoU vs xi (spotlight weight)", "xi", xi);
-  h << "</div>";
+  std::string h;
+  if (!thr.empty()) h += line_chart("mIoU vs background threshold", "background threshold", thr);
+  if (!xi.empty()) h += line_chart("mIoU vs xi (spotlight weight)", "xi", xi);
+  return h + "</div>";
+}
 
-  if (!opt.viz_dir.empty()) {
-    if (!fs::is_directory(opt.viz_dir)) throw Error("--viz " + opt.viz_dir + ": not a directory");
-    std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(opt.viz_dir))
-      if (e.path().extension() == ".png") files.push_back(e.path().string());
-    std::sort(files.begin(), files.end());
-    if (files.size() > static_cast<size_t>(opt.max_images)) files.resize(static_cast<size_t>(opt.max_images));
-    h << "<h2>CAMs</h2><p>image | CAM per class | pseudo-label | ground truth</p><div class=\"viz\">";
-    for (const auto& f : files) {
-      const std::vector<char> bytes = read_file_bytes(f, "--viz image");
-      h << "<div><img alt=\"" << esc(fs::path(f).stem().string()) << "\" src=\"data:image/png;base64,"
-        << base64(std::string(bytes.begin(), bytes.end())) << "\"></div>";
-    }
-    h << "</div>";
+// The first max_images PNGs of the viz directory, embedded; each must be a PNG image.
+std::string viz_section(const ReportOptions& opt) {
+  if (!fs::is_directory(opt.viz_dir)) throw Error("--viz " + opt.viz_dir + ": not a directory");
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(opt.viz_dir))
+    if (e.path().extension() == ".png") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  if (files.size() > static_cast<size_t>(opt.max_images)) files.resize(static_cast<size_t>(opt.max_images));
+  std::ostringstream h;
+  h << "<h2>CAMs</h2><p>image | CAM per class | pseudo-label | ground truth</p><div class=\"viz\">";
+  for (const auto& f : files) {
+    const std::vector<char> bytes = read_file_bytes(f, "--viz image");
+    check_png_image(f, bytes, "--viz image");
+    h << "<div><img alt=\"" << esc(fs::path(f).stem().string()) << "\" src=\"data:image/png;base64,"
+      << base64(std::string(bytes.begin(), bytes.end())) << "\"></div>";
   }
-  h << "</body></html>\n";
-  const std::string html = h.str();
-  write_bytes_atomically(opt.out, std::vector<char>(html.begin(), html.end()));
+  h << "</div>";
+  return h.str();
+}
+
+void write_report_unchecked(const ReportOptions& opt) {
+  const NamedEvals evals = read_evals(opt);
+  std::string html = page_head(opt.title) + summary_table(evals) + per_class_section(evals) + curves(evals);
+  if (!opt.viz_dir.empty()) html += viz_section(opt);
+  write_text_atomically(opt.out, html + "</body></html>\n");
 }
 
 }  // namespace

@@ -10,10 +10,10 @@
 #include <sstream>
 
 #include "amr/data/voc.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/cam/cam_file.h"
 #include "amr/io/png.h"
-#include "amr/parallel.h"
+#include "amr/base/parallel.h"
 
 namespace fs = std::filesystem;
 
@@ -70,31 +70,6 @@ SegMetrics segmentation_metrics(const Confusion& c, const std::vector<std::strin
   return m;
 }
 
-cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,
-                          double threshold) {
-  cv::Mat pred(h, w, CV_8UC1);
-  const size_t plane = static_cast<size_t>(h) * w;
-  for (int y = 0; y < h; ++y) {
-    uint8_t* row = pred.ptr<uint8_t>(y);
-    for (int x = 0; x < w; ++x) {
-      const size_t o = static_cast<size_t>(y) * w + x;
-      int best = -1;
-      float best_v = 0;
-      for (int k = 0; k < n; ++k) {
-        const float v = cam[k * plane + o];
-        if (best < 0 || v > best_v) best = k, best_v = v;
-      }
-      if (has_background) {
-        // IRN: a background channel of value `threshold` placed first wins ties.
-        row[x] = (best < 0 || best_v <= threshold) ? 0 : static_cast<uint8_t>(keys[best] + 1);
-      } else {
-        row[x] = best < 0 ? 255 : static_cast<uint8_t>(keys[best]);
-      }
-    }
-  }
-  return pred;
-}
-
 double PartRecall::part_recall() const {
   return part ? static_cast<double>(part_hit) / static_cast<double>(part) : std::nan("");
 }
@@ -113,29 +88,6 @@ void count_part_recall(const cv::Mat& pred, const cv::Mat& gt, const cv::Mat& pa
     }
 }
 
-std::vector<double> parse_range(const std::string& spec, const std::string& flag) {
-  std::vector<double> out;
-  try {
-    if (spec.find(':') != std::string::npos) {
-      std::vector<double> p;
-      std::stringstream ss(spec);
-      std::string tok;
-      while (std::getline(ss, tok, ':')) p.push_back(std::stod(tok));
-      if (p.size() != 3 || p[2] <= 0 || p[1] < p[0]) throw std::invalid_argument("");
-      const auto steps = static_cast<int64_t>(std::floor((p[1] - p[0]) / p[2] + 1e-9));
-      for (int64_t i = 0; i <= steps; ++i) out.push_back(std::round((p[0] + i * p[2]) * 1e9) / 1e9);
-    } else {
-      std::stringstream ss(spec);
-      std::string tok;
-      while (std::getline(ss, tok, ',')) out.push_back(std::stod(tok));
-    }
-  } catch (const std::exception&) {
-    throw Error(flag + ": expected START:STOP:STEP or a comma list, got '" + spec + "'");
-  }
-  if (out.empty()) throw Error(flag + ": empty range '" + spec + "'");
-  return out;
-}
-
 namespace {
 VocDataset open_ground_truth(const EvalOptions& opt, std::vector<std::string>& names) {
   DatasetOptions d;
@@ -151,11 +103,11 @@ VocDataset open_ground_truth(const EvalOptions& opt, std::vector<std::string>& n
 }
 }  // namespace
 
-EvalResult evaluate_labels(const EvalOptions& opt) {
+EvalResult evaluate_labels(const EvalOptions& opt, const Runtime& rt) {
   std::vector<std::string> names;
   VocDataset ds = open_ground_truth(opt, names);
   const int n = static_cast<int>(names.size());
-  const int workers = worker_count(opt.threads);
+  const int workers = worker_count(rt.threads);
   std::vector<Confusion> local(static_cast<size_t>(workers), Confusion(n));
   parallel_for(ds.ids.size(), workers, [&](size_t i, int worker) {
     const std::string path = opt.labels + "/" + ds.ids[i] + ".png";
@@ -173,20 +125,23 @@ EvalResult evaluate_labels(const EvalOptions& opt) {
   EvalResult r;
   r.images = ds.ids.size();
   r.has_background = ds.has_background;
-  r.points.push_back({0.0, -1.0, segmentation_metrics(total, names), {}});
+  r.points.push_back({0.0, std::nullopt, segmentation_metrics(total, names), {}});
   return r;
 }
 
-EvalResult evaluate_cams(const EvalOptions& opt) {
+EvalResult evaluate_cams(const EvalOptions& opt, const Runtime& rt) {
   std::vector<std::string> names;
   VocDataset ds = open_ground_truth(opt, names);
   const int n = static_cast<int>(names.size());
 
   struct Combo {
-    double xi, t;
+    std::optional<double> xi;  // unset: the stored fused CAM
+    double t;
   };
   std::vector<Combo> combos;
-  for (double xi : (opt.xis.empty() ? std::vector<double>{-1.0} : opt.xis))
+  std::vector<std::optional<double>> xis(opt.xis.begin(), opt.xis.end());
+  if (xis.empty()) xis.emplace_back();
+  for (const auto& xi : xis)
     for (double t : (ds.has_background ? opt.thresholds : std::vector<double>{0.0})) combos.push_back({xi, t});
   for (double xi : opt.xis) check_xi(xi, "--xi-sweep");
   for (double t : opt.thresholds)
@@ -194,7 +149,7 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
       throw Error("--bg-threshold/--sweep: expected background thresholds in [0, 1], got " + std::to_string(t));
   if (opt.constant && !opt.xis.empty()) throw Error("--constant: takes no --xi-sweep");
 
-  const int workers = worker_count(opt.threads);
+  const int workers = worker_count(rt.threads);
   std::vector<std::vector<Confusion>> local(static_cast<size_t>(workers), std::vector<Confusion>(combos.size(), Confusion(n)));
   const std::string part_dir = opt.data + "/SegmentationPart/";
   const bool has_parts = fs::is_directory(part_dir);
@@ -218,7 +173,7 @@ EvalResult evaluate_cams(const EvalOptions& opt) {
     for (size_t c = 0; c < combos.size(); ++c) {
       // combos are xi-major: fuse once per xi, not once per threshold.
       if (c == 0 || combos[c].xi != combos[c - 1].xi)
-        m = combos[c].xi < 0 ? cam : file.fused(combos[c].xi, path);
+        m = combos[c].xi ? file.fused(*combos[c].xi, path) : cam;
       cv::Mat pred = cam_to_prediction(keys, m.data_ptr<float>(), static_cast<int>(keys.size()), gt.rows, gt.cols,
                                        ds.has_background, combos[c].t);
       local[static_cast<size_t>(worker)][c].add(pred, gt);
@@ -258,7 +213,7 @@ std::string markdown_report(const EvalResult& r) {
   std::ostringstream o;
   o << "**mIoU " << pct(b.metrics.miou) << "** on " << r.images << " images";
   if (r.has_background) o << ", background threshold " << b.threshold;
-  if (b.xi >= 0) o << ", xi " << b.xi;
+  if (b.xi) o << ", xi " << *b.xi;
   o << "; pixel accuracy " << pct(b.metrics.pixel_accuracy);
   if (r.has_parts) o << "; recall on part pixels " << pct(b.parts.part_recall()) << ", on body pixels " << pct(b.parts.body_recall());
   o << "\n\n";
@@ -271,7 +226,7 @@ std::string markdown_report(const EvalResult& r) {
   if (r.points.size() > 1) {
     o << "\n| xi | threshold | mIoU |\n|---:|---:|---:|\n";
     for (const auto& p : r.points)
-      o << "| " << (p.xi < 0 ? std::string("-") : std::to_string(p.xi).substr(0, 4)) << " | " << p.threshold << " | "
+      o << "| " << (p.xi ? std::to_string(*p.xi).substr(0, 4) : std::string("-")) << " | " << p.threshold << " | "
         << pct(p.metrics.miou) << (&p == &b ? " (best)" : "") << " |\n";
   }
   return o.str();
@@ -287,7 +242,7 @@ nlohmann::json to_json(const EvalResult& r) {
     nlohmann::json pj = {{"threshold", p.threshold}, {"miou", num(p.metrics.miou)},
                          {"pixel_accuracy", num(p.metrics.pixel_accuracy)},
                          {"mean_precision", num(p.metrics.mean_precision)}, {"mean_recall", num(p.metrics.mean_recall)}};
-    if (p.xi >= 0) pj["xi"] = p.xi;
+    if (p.xi) pj["xi"] = *p.xi;
     if (r.has_parts) {
       pj["part_recall"] = num(p.parts.part_recall());
       pj["body_recall"] = num(p.parts.body_recall());

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace fs = std::filesystem;
 
@@ -31,11 +31,11 @@ void write_atomically(const std::string& path, const std::function<void(const st
   }
 }
 
-void write_bytes_atomically(const std::string& path, const std::vector<char>& bytes) {
+void write_bytes_atomically(const std::string& path, const char* data, size_t size) {
   write_atomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary);
     if (!out) throw Error("cannot write " + path + ": " + std::strerror(errno));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.write(data, static_cast<std::streamsize>(size));
     out.close();
     if (!out) throw Error("cannot write " + path + ": write failed (disk full?)");
   });

@@ -3,11 +3,13 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <map>
 
 #include "amr/io/atomic_file.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/zip_directory.h"
 
 namespace amr {
@@ -54,6 +56,25 @@ void put32(std::string& s, uint32_t v) {
 uint32_t get16(const char* p) { return uint32_t(uint8_t(p[0])) | (uint32_t(uint8_t(p[1])) << 8); }
 uint32_t get32(const char* p) { return get16(p) | (get16(p + 2) << 16); }
 
+}  // namespace
+
+// "(3, 4)" inside the header's parentheses: at most 32 dimensions, each a decimal int64.
+std::vector<int64_t> parse_npy_shape(const std::string& text, const std::string& what) {
+  std::vector<int64_t> shape;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    while (pos < text.size() && (text[pos] == ' ' || text[pos] == ',')) ++pos;
+    if (pos >= text.size()) break;
+    int64_t v = 0;
+    const auto r = std::from_chars(text.data() + pos, text.data() + text.size(), v);
+    if (r.ec != std::errc() || v < 0) throw Error(what + ": bad shape (" + text + ") in .npy header");
+    if (shape.size() == 32) throw Error(what + ": .npy shape of more than 32 dimensions");
+    shape.push_back(v);
+    pos = static_cast<size_t>(r.ptr - text.data());
+  }
+  return shape;
+}
+
 at::Tensor parse_npy(const std::string& data, const std::string& what) {
   if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0) throw Error(what + ": not a .npy array");
   const int major = static_cast<uint8_t>(data[6]);
@@ -87,25 +108,22 @@ at::Tensor parse_npy(const std::string& data, const std::string& what) {
   std::string shape_s = field("shape");
   shape_s = shape_s.substr(shape_s.find('(') + 1);
   shape_s = shape_s.substr(0, shape_s.find(')'));
-  std::vector<int64_t> shape;
-  size_t pos = 0;
-  while (pos < shape_s.size()) {
-    while (pos < shape_s.size() && (shape_s[pos] == ' ' || shape_s[pos] == ',')) ++pos;
-    if (pos >= shape_s.size()) break;
-    size_t end = pos;
-    while (end < shape_s.size() && std::isdigit(static_cast<unsigned char>(shape_s[end]))) ++end;
-    if (end == pos) throw Error(what + ": bad shape in .npy header");
-    shape.push_back(std::stoll(shape_s.substr(pos, end - pos)));
-    pos = end;
+  const std::vector<int64_t> shape = parse_npy_shape(shape_s, what);
+  // The declared size is bounded by the bytes that follow the header before anything is allocated.
+  const size_t available = data.size() - off - hl;
+  const bool empty = std::find(shape.begin(), shape.end(), 0) != shape.end();
+  size_t nbytes = empty ? 0 : c10::elementSize(type);
+  for (int64_t d : shape) {
+    if (empty) break;
+    if (nbytes > available / static_cast<size_t>(d))
+      throw Error(what + ": .npy shape (" + shape_s + ") declares more data than the " + std::to_string(available) +
+                  " bytes that follow its header");
+    nbytes *= static_cast<size_t>(d);
   }
   at::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
-  const size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
-  if (off + hl + nbytes > data.size()) throw Error(what + ": truncated array data");
   if (nbytes > 0) std::memcpy(t.data_ptr(), data.data() + off + hl, nbytes);  // an empty tensor has no data pointer
   return t;
 }
-
-}  // namespace
 
 void write_npz(const std::string& path, const NamedArrays& arrays) {
   std::string zip, central;
@@ -158,7 +176,7 @@ void write_npz(const std::string& path, const NamedArrays& arrays) {
   put32(zip, static_cast<uint32_t>(central.size()));
   put32(zip, cd_offset);
   put16(zip, 0);
-  write_bytes_atomically(path, std::vector<char>(zip.begin(), zip.end()));
+  write_bytes_atomically(path, zip.data(), zip.size());
 }
 
 NamedArrays read_npz(const std::string& path) {

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace amr::pickle {
 

@@ -3,11 +3,13 @@
 #include <png.h>
 
 #include <csetjmp>
+#include <filesystem>
 #include <cstdio>
 #include <memory>
 
 #include "amr/io/atomic_file.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
+#include "amr/io/image_header.h"
 
 namespace amr {
 namespace {
@@ -30,6 +32,8 @@ void on_png_warning(png_structp, png_const_charp) {}
 cv::Mat read_label_png(const std::string& path) {
   std::unique_ptr<FILE, FileCloser> f(fopen(path.c_str(), "rb"));
   if (!f) throw Error("mask " + path + ": cannot open");
+  std::error_code ec;
+  const auto file_bytes = std::filesystem::file_size(path, ec);
   unsigned char sig[8];
   if (fread(sig, 1, 8, f.get()) != 8 || png_sig_cmp(sig, 0, 8)) throw Error("mask " + path + ": not a PNG file");
   std::string err;
@@ -47,6 +51,12 @@ cv::Mat read_label_png(const std::string& path) {
   const int color = png_get_color_type(png, info);
   const int depth = png_get_bit_depth(png, info);
   const png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+  if (static_cast<int64_t>(w) * h > kMaxImagePixels ||
+      static_cast<double>(h) * (1.0 + w / 8.0) > 1032.0 * static_cast<double>(file_bytes)) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw Error("mask " + path + ": declares " + std::to_string(w) + " x " + std::to_string(h) + " pixels in a file of " +
+                std::to_string(file_bytes) + " bytes (forged, or beyond " + std::to_string(kMaxImagePixels) + " pixels)");
+  }
   if ((color != PNG_COLOR_TYPE_PALETTE && color != PNG_COLOR_TYPE_GRAY) || depth > 8) {
     png_destroy_read_struct(&png, &info, nullptr);
     throw Error("mask " + path + ": expected an 8-bit palette or grayscale PNG of class indices");

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "amr/io/atomic_file.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 #include "amr/io/pickle.h"
 #include "amr/io/zip_directory.h"
 

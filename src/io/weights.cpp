@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace amr {
 
@@ -51,7 +51,11 @@ LoadReport load_state_dict(torch::nn::Module& module, const NamedTensors& tensor
   torch::NoGradGuard no_grad;
   for (const auto& [name, src] : tensors) {
     auto it = targets.find(name);
-    if (it != targets.end()) it->second.copy_(src);
+    if (it == targets.end()) continue;
+    // A NaN or inf weight makes every output NaN, steps later and far from its cause.
+    if (src.is_floating_point() && !src.isfinite().all().item<bool>())
+      throw Error(what + ": tensor '" + name + "' holds NaN or infinite values");
+    it->second.copy_(src);
   }
   return report;
 }

@@ -1,6 +1,6 @@
 #include "amr/io/zip_directory.h"
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace amr {
 namespace {

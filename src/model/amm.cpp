@@ -5,33 +5,29 @@
 #include <cmath>
 #include <tuple>
 
-#include "amr/io/error.h"
+#include "amr/base/enum_names.h"
+#include "amr/base/error.h"
+#include "amr/base/text.h"
 #include "amr/model/batch_stats.h"
 
 namespace amr {
 
-TauMode parse_tau_mode(const std::string& s) {
-  if (s == "relative") return TauMode::Relative;
-  if (s == "absolute") return TauMode::Absolute;
-  throw Error("--tau-mode: expected relative or absolute, got '" + s + "'");
+namespace {
+constexpr EnumNames<TauMode, 2> kTauModes{{{TauMode::Relative, "relative"}, {TauMode::Absolute, "absolute"}}};
 }
-
-std::string to_string(TauMode m) { return m == TauMode::Relative ? "relative" : "absolute"; }
+TauMode parse_tau_mode(const std::string& s) { return parse_enum(kTauModes, s, "--tau-mode"); }
+std::string to_string(TauMode m) { return enum_name(kTauModes, m); }
 
 GaussianThreshold gaussian_threshold(double tau, TauMode mode) {
-  if (!(tau >= 0.0)) throw Error("--tau: expected a threshold >= 0, got " + std::to_string(tau));
+  if (!(tau >= 0.0)) throw Error("--tau: expected a threshold >= 0, got " + shortest_double(tau));
   if (mode == TauMode::Relative && tau > 1.0) throw Error("--tau: a relative threshold must be in [0, 1]");
-  return GaussianThreshold{tau, mode == TauMode::Relative};
+  return GaussianThreshold{tau, mode};
 }
 
-GaussianThreshold parse_threshold_mode(double tau, const std::string& mode) {
-  return gaussian_threshold(tau, parse_tau_mode(mode));
-}
-
-at::Tensor gaussian_modulation(const at::Tensor& x, const GaussianThreshold& threshold) {
+at::Tensor gaussian_modulation(const at::Tensor& x, const GaussianThreshold& threshold, const StatsAllReduce& sync) {
   at::Tensor mean, std;
-  if (stats_all_reduce()) {
-    std::tie(mean, std) = synced_mean_std(x);  // sync_stats: over every process's batch
+  if (sync) {
+    std::tie(mean, std) = synced_mean_std(x, sync);  // sync_stats: over every process's batch
   } else {
     torch::NoGradGuard no_grad;
     std = x.std();  // unbiased, as torch.std
@@ -45,7 +41,7 @@ at::Tensor gaussian_modulation(const at::Tensor& x, const GaussianThreshold& thr
     at::Tensor keep;
     {
       torch::NoGradGuard no_grad;
-      keep = threshold.relative ? (g * (std::sqrt(2.0 * M_PI) * std) >= threshold.tau) : (g >= threshold.tau);
+      keep = threshold.mode == TauMode::Relative ? (g * (std::sqrt(2.0 * M_PI) * std) >= threshold.tau) : (g >= threshold.tau);
     }
     g = g * keep;
   }
@@ -61,7 +57,7 @@ ChannelGateImpl::ChannelGateImpl(int64_t channels, const AmmOptions& opt) : thre
 at::Tensor ChannelGateImpl::forward(const at::Tensor& x) {
   // avg_pool2d over the whole map, as the official (x.mean rounds differently).
   at::Tensor att = mlp->forward(torch::avg_pool2d(x, {x.size(2), x.size(3)}, {x.size(2), x.size(3)}));
-  at::Tensor g = gaussian_modulation(att, threshold_);
+  at::Tensor g = gaussian_modulation(att, threshold_, stats_all_reduce());
   return x * g.unsqueeze(2).unsqueeze(3);
 }
 
@@ -76,7 +72,7 @@ at::Tensor GateConvImpl::forward(const at::Tensor& x) {
     // Batch statistics without touching the running ones (which nothing reads in this mode).
     if (stats_all_reduce()) {
       at::Tensor none;
-      return synced_batch_norm(y, bn->weight, bn->bias, none, none, 0.01, 1e-5);
+      return synced_batch_norm(y, bn->weight, bn->bias, none, none, 0.01, 1e-5, stats_all_reduce());
     }
     return torch::batch_norm(y, bn->weight, bn->bias, {}, {}, true, 0.01, 1e-5, true);
   }
@@ -89,7 +85,7 @@ SpatialGateImpl::SpatialGateImpl(const AmmOptions& opt) : threshold_(opt.thresho
 
 at::Tensor SpatialGateImpl::forward(const at::Tensor& x) {
   at::Tensor pooled = torch::cat({std::get<0>(torch::max(x, 1)).unsqueeze(1), torch::mean(x, 1).unsqueeze(1)}, 1);
-  at::Tensor g = gaussian_modulation(spatial->forward(pooled), threshold_);
+  at::Tensor g = gaussian_modulation(spatial->forward(pooled), threshold_, stats_all_reduce());
   return x * g;
 }
 

@@ -1,17 +1,16 @@
 #include "amr/model/amr_net.h"
 
-#include "amr/io/error.h"
+#include "amr/base/enum_names.h"
+#include "amr/base/error.h"
 #include "amr/model/checkpoint.h"
 
 namespace amr {
 
-Routing parse_routing(const std::string& s) {
-  if (s == "official") return Routing::Official;
-  if (s == "joint") return Routing::Joint;
-  throw Error("--routing: expected official or joint, got '" + s + "'");
+namespace {
+constexpr EnumNames<Routing, 2> kRoutings{{{Routing::Official, "official"}, {Routing::Joint, "joint"}}};
 }
-
-std::string to_string(Routing r) { return r == Routing::Official ? "official" : "joint"; }
+Routing parse_routing(const std::string& s) { return parse_enum(kRoutings, s, "--routing"); }
+std::string to_string(Routing r) { return enum_name(kRoutings, r); }
 
 at::Tensor class_activation_map(const at::Tensor& features, const at::Tensor& classifier_weight) {
   return torch::relu(torch::conv2d(features, classifier_weight));

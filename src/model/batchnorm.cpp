@@ -1,25 +1,16 @@
 #include "amr/model/batchnorm.h"
 
-#include "amr/io/error.h"
+#include "amr/base/enum_names.h"
+#include "amr/base/error.h"
 #include "amr/model/batch_stats.h"
 
 namespace amr {
 
-BnMode parse_bn_mode(const std::string& s) {
-  if (s == "frozen") return BnMode::Frozen;
-  if (s == "fixed-stats") return BnMode::FixedStats;
-  if (s == "train") return BnMode::Train;
-  throw Error("--bn: unknown BatchNorm mode '" + s + "' (expected frozen, fixed-stats or train)");
+namespace {
+constexpr EnumNames<BnMode, 3> kBnModes{{{BnMode::Frozen, "frozen"}, {BnMode::FixedStats, "fixed-stats"}, {BnMode::Train, "train"}}};
 }
-
-std::string to_string(BnMode m) {
-  switch (m) {
-    case BnMode::Frozen: return "frozen";
-    case BnMode::FixedStats: return "fixed-stats";
-    case BnMode::Train: return "train";
-  }
-  return "?";
-}
+BnMode parse_bn_mode(const std::string& s) { return parse_enum(kBnModes, s, "--bn"); }
+std::string to_string(BnMode m) { return enum_name(kBnModes, m); }
 
 BatchNormImpl::BatchNormImpl(int64_t channels, BnMode mode, double momentum, double eps)
     : mode_(mode), momentum_(momentum), eps_(eps) {
@@ -48,7 +39,7 @@ at::Tensor BatchNormImpl::forward(const at::Tensor& x) {
     num_batches_tracked += 1;
   }
   if (batch_stats && stats_all_reduce())
-    return synced_batch_norm(x, weight, bias, running_mean, running_var, momentum_, eps_);
+    return synced_batch_norm(x, weight, bias, running_mean, running_var, momentum_, eps_, stats_all_reduce());
   return torch::batch_norm(x, weight, bias, running_mean, running_var, batch_stats, momentum_, eps_,
                            /*cudnn_enabled=*/true);
 }

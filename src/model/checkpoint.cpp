@@ -2,18 +2,17 @@
 
 #include <torch/torch.h>
 
-#include "amr/io/error.h"
+#include "amr/base/enum_names.h"
+#include "amr/base/error.h"
 #include "amr/model/resnet.h"
 
 namespace amr {
 
-MemoryMode parse_memory_mode(const std::string& s) {
-  if (s == "store") return MemoryMode::Store;
-  if (s == "checkpoint") return MemoryMode::Checkpoint;
-  throw Error("memory: expected store or checkpoint, got '" + s + "'");
+namespace {
+constexpr EnumNames<MemoryMode, 2> kMemoryModes{{{MemoryMode::Store, "store"}, {MemoryMode::Checkpoint, "checkpoint"}}};
 }
-
-std::string to_string(MemoryMode m) { return m == MemoryMode::Store ? "store" : "checkpoint"; }
+MemoryMode parse_memory_mode(const std::string& s) { return parse_enum(kMemoryModes, s, "memory"); }
+std::string to_string(MemoryMode m) { return enum_name(kMemoryModes, m); }
 
 namespace {
 

@@ -1,6 +1,6 @@
 #include "amr/model/losses.h"
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace amr {
 

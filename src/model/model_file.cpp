@@ -5,7 +5,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
+#include "amr/base/text.h"
 #include "amr/io/weights.h"
 
 namespace fs = std::filesystem;
@@ -16,26 +17,22 @@ namespace {
 const char* const kRecord = "amr_model.json";
 constexpr int kDescriptionVersion = 1;
 
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
-// Older runs: the model keys of the resolved config.yaml that train wrote beside model.pt.
+// Older runs: the model keys of the resolved config.yaml that train wrote beside model.pt,
+// read as a description whose absent keys keep the defaults.
 AmrNetOptions description_from_run_config(const std::string& path) {
-  AmrNetOptions o;
+  nlohmann::json j = nlohmann::json::parse(describe(AmrNetOptions{}));
   try {
-    YAML::Node c = YAML::LoadFile(path);
-    o.backbone.arch = c["arch"].as<std::string>(o.backbone.arch);
-    if (c["strides"]) {
-      auto s = c["strides"].as<std::vector<int64_t>>();
-      if (s.size() != 4) throw Error(path + ": strides: expected 4 values");
-      for (size_t i = 0; i < 4; ++i) o.backbone.strides[i] = s[i];
-    }
-    o.backbone.bn = parse_bn_mode(c["bn"].as<std::string>("fixed-stats"));
-    o.routing = parse_routing(c["routing"].as<std::string>("official"));
-    o.amm.threshold = parse_threshold_mode(std::max(0.0, c["tau"].as<double>(0.0)), c["tau_mode"].as<std::string>("relative"));
+    const YAML::Node c = YAML::LoadFile(path);
+    for (const char* key : {"arch", "bn", "routing"})
+      if (c[key]) j[key] = c[key].as<std::string>();
+    if (c["strides"]) j["strides"] = c["strides"].as<std::vector<int64_t>>();
+    if (c["tau"] && !c["tau"].IsNull()) j["amm"]["tau"] = c["tau"].as<double>();
+    if (c["tau_mode"]) j["amm"]["tau_mode"] = c["tau_mode"].as<std::string>();
   } catch (const YAML::Exception& e) {
     throw Error(path + ": not a readable run config (" + e.msg + ")");
   }
-  return o;
+  return parse_description(j.dump(), path);
 }
 
 }  // namespace
@@ -53,7 +50,7 @@ std::string describe(const AmrNetOptions& opt) {
       {"amm",
        {{"reduction", opt.amm.reduction},
         {"tau", opt.amm.threshold.tau},
-        {"tau_mode", opt.amm.threshold.relative ? "relative" : "absolute"},
+        {"tau_mode", to_string(opt.amm.threshold.mode)},
         {"spatial_bn_batch_stats_always", opt.amm.spatial_bn_batch_stats_always}}},
   };
   return j.dump(1);
@@ -75,7 +72,7 @@ AmrNetOptions parse_description(const std::string& text, const std::string& what
     o.routing = parse_routing(j.at("routing").get<std::string>());
     const auto& amm = j.at("amm");
     o.amm.reduction = amm.at("reduction").get<int64_t>();
-    o.amm.threshold = parse_threshold_mode(amm.at("tau").get<double>(), amm.at("tau_mode").get<std::string>());
+    o.amm.threshold = gaussian_threshold(amm.at("tau").get<double>(), parse_tau_mode(amm.at("tau_mode").get<std::string>()));
     o.amm.spatial_bn_batch_stats_always = amm.at("spatial_bn_batch_stats_always").get<bool>();
   } catch (const nlohmann::json::exception& e) {
     throw Error(what + ": bad model description " + kRecord + " (" + e.what() + ")");

@@ -1,6 +1,6 @@
 #include "amr/model/resnet.h"
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace amr {
 namespace {

@@ -1,31 +1,23 @@
 #include "amr/model/weight_import.h"
 
-#include "amr/io/error.h"
+#include "amr/base/enum_names.h"
+#include "amr/base/error.h"
+#include "amr/base/text.h"
 #include "amr/model/resnet.h"
 
 namespace amr {
 
-WeightFormat parse_weight_format(const std::string& s) {
-  if (s == "auto") return WeightFormat::Auto;
-  if (s == "torchvision") return WeightFormat::TorchVision;
-  if (s == "amr-official") return WeightFormat::AmrOfficial;
-  if (s == "irn-cam") return WeightFormat::IrnCam;
-  throw Error("--format: expected auto, torchvision, amr-official or irn-cam, got '" + s + "'");
+namespace {
+constexpr EnumNames<WeightFormat, 4> kWeightFormats{{{WeightFormat::Auto, "auto"},
+                                                     {WeightFormat::TorchVision, "torchvision"},
+                                                     {WeightFormat::AmrOfficial, "amr-official"},
+                                                     {WeightFormat::IrnCam, "irn-cam"}}};
 }
-
-std::string to_string(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::Auto: return "auto";
-    case WeightFormat::TorchVision: return "torchvision";
-    case WeightFormat::AmrOfficial: return "amr-official";
-    case WeightFormat::IrnCam: return "irn-cam";
-  }
-  return "?";
-}
+WeightFormat parse_weight_format(const std::string& s) { return parse_enum(kWeightFormats, s, "--format"); }
+std::string to_string(WeightFormat f) { return enum_name(kWeightFormats, f); }
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
 bool has_key_prefix(const NamedTensors& t, const std::string& prefix) {
   for (auto& kv : t)

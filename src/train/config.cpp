@@ -7,133 +7,45 @@
 #include <map>
 #include <sstream>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
+#include "amr/base/text.h"
+#include "amr/io/config_table.h"
+#include "amr/io/yaml_config.h"
 #include "amr/model/amm.h"
 
 namespace amr {
-namespace {
-
-// One table maps YAML keys to fields, for reading, writing and rejecting unknown keys.
-struct Field {
-  std::function<void(TrainConfig&, const YAML::Node&)> read;
-  std::function<void(const TrainConfig&, YAML::Emitter&)> write;
-};
-
-template <typename T>
-Field field(T TrainConfig::*member) {
-  return {[member](TrainConfig& c, const YAML::Node& n) { c.*member = n.as<T>(); },
-          [member](const TrainConfig& c, YAML::Emitter& e) { e << c.*member; }};
+const ConfigTable<TrainConfig>& train_config_table() {
+  using C = TrainConfig;
+  static const ConfigTable<C> table = [] {
+    ConfigTable<C> t;
+    t.add("variant", &C::variant).add("data", &C::data).add("list", &C::list).add("val_list", &C::val_list);
+    t.add("labels_from_masks", &C::labels_from_masks).add("label_min_fraction", &C::label_min_fraction);
+    t.add("skip_bad", &C::skip_bad).add("arch", &C::arch).add("strides", &C::strides);
+    t.add_named<BnMode>("bn", [](C& c) -> BnMode& { return c.bn; }, parse_bn_mode, [](BnMode m) { return to_string(m); });
+    t.add_named<Routing>("routing", [](C& c) -> Routing& { return c.routing; }, parse_routing,
+                         [](Routing r) { return to_string(r); });
+    t.add("init", &C::init).add("spotlight_from", &C::spotlight_from).add("copy_cam_to_both", &C::copy_cam_to_both);
+    t.add("init_from", &C::init_from).add("tau", &C::tau);
+    t.add_named<TauMode>("tau_mode", [](C& c) -> TauMode& { return c.tau_mode; }, parse_tau_mode,
+                         [](TauMode m) { return to_string(m); });
+    t.add("cps_weight", &C::cps_weight).add("area_weight", &C::area_weight).add("official_flip_pair", &C::official_flip_pair);
+    t.add("epochs", &C::epochs).add("batch", &C::batch).add("accumulate", &C::accumulate).add("lr", &C::lr);
+    t.add("lr_mult_backbone", &C::lr_mult_backbone).add("lr_mult_compensation", &C::lr_mult_compensation);
+    t.add("lr_mult_classifier", &C::lr_mult_classifier).add("momentum", &C::momentum);
+    t.add("weight_decay", &C::weight_decay).add("poly_power", &C::poly_power).add("warmup_steps", &C::warmup_steps);
+    t.add("crop", &C::crop).add("resize_long", &C::resize_long).add("hflip", &C::hflip).add("cutout", &C::cutout);
+    t.add("cutout_boxes", &C::cutout_boxes).add("workers", &C::workers).add("seed", &C::seed);
+    t.add("sync_stats", &C::sync_stats);
+    t.add_named<MemoryMode>("memory", [](C& c) -> MemoryMode& { return c.memory; }, parse_memory_mode,
+                            [](MemoryMode m) { return to_string(m); });
+    t.add("checkpoint_every", &C::checkpoint_every).add("log_every", &C::log_every);
+    return t;
+  }();
+  return table;
 }
-
-// An optional value: YAML null / absent = unset (the variant's default).
-template <typename T>
-Field optional_field(std::optional<T> TrainConfig::*member) {
-  return {[member](TrainConfig& c, const YAML::Node& n) {
-            if (n.IsNull()) (c.*member).reset();
-            else c.*member = n.as<T>();
-          },
-          [member](const TrainConfig& c, YAML::Emitter& e) {
-            if (c.*member) e << *(c.*member);
-            else e << YAML::Null;
-          }};
-}
-
-// An enum read and written by its name.
-template <typename E>
-Field enum_field(E TrainConfig::*member, E (*parse)(const std::string&), std::string (*name)(E)) {
-  return {[member, parse](TrainConfig& c, const YAML::Node& n) { c.*member = parse(n.as<std::string>()); },
-          [member, name](const TrainConfig& c, YAML::Emitter& e) { e << name(c.*member); }};
-}
-
-template <typename T, size_t N>
-Field array_field(std::array<T, N> TrainConfig::*member) {
-  return {[member](TrainConfig& c, const YAML::Node& n) {
-            if (!n.IsSequence() || n.size() != N) throw YAML::Exception(n.Mark(), "expected a list of " + std::to_string(N));
-            for (size_t i = 0; i < N; ++i) (c.*member)[i] = n[i].as<T>();
-          },
-          [member](const TrainConfig& c, YAML::Emitter& e) {
-            e << YAML::Flow << YAML::BeginSeq;
-            for (auto v : c.*member) e << v;
-            e << YAML::EndSeq;
-          }};
-}
-
-const std::vector<std::pair<std::string, Field>>& fields() {
-  static const std::vector<std::pair<std::string, Field>> f = {
-      {"variant", field(&TrainConfig::variant)},
-      {"data", field(&TrainConfig::data)},
-      {"list", field(&TrainConfig::list)},
-      {"val_list", field(&TrainConfig::val_list)},
-      {"labels_from_masks", field(&TrainConfig::labels_from_masks)},
-      {"label_min_fraction", field(&TrainConfig::label_min_fraction)},
-      {"skip_bad", field(&TrainConfig::skip_bad)},
-      {"arch", field(&TrainConfig::arch)},
-      {"strides", array_field(&TrainConfig::strides)},
-      {"bn", enum_field<BnMode>(&TrainConfig::bn, parse_bn_mode, to_string)},
-      {"routing", enum_field<Routing>(&TrainConfig::routing, parse_routing, to_string)},
-      {"init", field(&TrainConfig::init)},
-      {"spotlight_from", field(&TrainConfig::spotlight_from)},
-      {"copy_cam_to_both", field(&TrainConfig::copy_cam_to_both)},
-      {"init_from", field(&TrainConfig::init_from)},
-      {"tau", optional_field(&TrainConfig::tau)},
-      {"tau_mode", enum_field<TauMode>(&TrainConfig::tau_mode, parse_tau_mode, to_string)},
-      {"cps_weight", field(&TrainConfig::cps_weight)},
-      {"area_weight", optional_field(&TrainConfig::area_weight)},
-      {"official_flip_pair", field(&TrainConfig::official_flip_pair)},
-      {"epochs", field(&TrainConfig::epochs)},
-      {"batch", field(&TrainConfig::batch)},
-      {"accumulate", field(&TrainConfig::accumulate)},
-      {"lr", field(&TrainConfig::lr)},
-      {"lr_mult_backbone", field(&TrainConfig::lr_mult_backbone)},
-      {"lr_mult_compensation", field(&TrainConfig::lr_mult_compensation)},
-      {"lr_mult_classifier", optional_field(&TrainConfig::lr_mult_classifier)},
-      {"momentum", field(&TrainConfig::momentum)},
-      {"weight_decay", field(&TrainConfig::weight_decay)},
-      {"poly_power", field(&TrainConfig::poly_power)},
-      {"warmup_steps", field(&TrainConfig::warmup_steps)},
-      {"crop", field(&TrainConfig::crop)},
-      {"resize_long", array_field(&TrainConfig::resize_long)},
-      {"hflip", field(&TrainConfig::hflip)},
-      {"cutout", field(&TrainConfig::cutout)},
-      {"cutout_boxes", field(&TrainConfig::cutout_boxes)},
-      {"workers", field(&TrainConfig::workers)},
-      {"threads", field(&TrainConfig::threads)},
-      {"seed", field(&TrainConfig::seed)},
-      {"sync_stats", field(&TrainConfig::sync_stats)},
-      {"memory", enum_field<MemoryMode>(&TrainConfig::memory, parse_memory_mode, to_string)},
-      {"checkpoint_every", field(&TrainConfig::checkpoint_every)},
-      {"log_every", field(&TrainConfig::log_every)},
-  };
-  return f;
-}
-
-const Field* find_field(const std::string& key) {
-  for (auto& [k, f] : fields())
-    if (k == key) return &f;
-  return nullptr;
-}
-
-void apply(TrainConfig& c, const std::string& key, const YAML::Node& value, const std::string& what) {
-  const Field* f = find_field(key);
-  if (!f) throw Error(what + ": unknown key '" + key + "'");
-  try {
-    f->read(c, value);
-  } catch (const YAML::Exception& e) {
-    throw Error(what + ": bad value for '" + key + "' (" + e.msg + ")");
-  } catch (const Error& e) {
-    throw Error(what + ": bad value for '" + key + "' (" + e.what() + ")");
-  }
-}
-
-void apply_node(TrainConfig& c, const YAML::Node& root, const std::string& what) {
-  if (!root || root.IsNull()) return;
-  if (!root.IsMap()) throw Error(what + ": expected a mapping of key: value");
-  for (auto it = root.begin(); it != root.end(); ++it) apply(c, it->first.as<std::string>(), it->second, what);
-}
-
-}  // namespace
 
 void TrainConfig::resolve() {
+  constexpr int64_t kMaxSide = 4096;  // pixels: crops and resizes beyond this are typos, not settings
   auto bad = [](const std::string& key, const std::string& why) { throw Error("config " + key + ": " + why); };
   if (variant != "cam" && variant != "amr" && variant != "amr-improved")
     bad("variant", "expected cam, amr or amr-improved, got '" + variant + "'");
@@ -150,12 +62,19 @@ void TrainConfig::resolve() {
   if (batch % accumulate != 0) bad("accumulate", "must divide batch");
   if (!(lr > 0)) bad("lr", "expected > 0");
   if (warmup_steps < 0) bad("warmup_steps", "expected >= 0 (0: no warmup)");
-  if (crop < 16) bad("crop", "expected >= 16");
-  if (resize_long[0] > resize_long[1]) bad("resize_long", "expected [min, max] with min <= max");
+  if (crop < 16 || crop > kMaxSide) bad("crop", "expected 16 .. " + std::to_string(kMaxSide) + " pixels");
+  if (resize_long[0] < 16 || resize_long[1] > kMaxSide || resize_long[0] > resize_long[1])
+    bad("resize_long", "expected [min, max] with 16 <= min <= max <= " + std::to_string(kMaxSide));
+  if (!(label_min_fraction >= 0 && label_min_fraction < 1)) bad("label_min_fraction", "expected a fraction in [0, 1)");
+  if (!(momentum >= 0 && momentum < 1)) bad("momentum", "expected 0 <= momentum < 1");
+  if (!(weight_decay >= 0)) bad("weight_decay", "expected >= 0");
+  if (!(poly_power >= 0)) bad("poly_power", "expected >= 0");
+  if (!(lr_mult_backbone >= 0)) bad("lr_mult_backbone", "expected >= 0");
+  if (!(lr_mult_compensation >= 0)) bad("lr_mult_compensation", "expected >= 0");
   if (workers < 0) bad("workers", "expected >= 0");
-  if (cps_weight < 0) bad("cps_weight", "expected >= 0");
+  if (!(cps_weight >= 0)) bad("cps_weight", "expected >= 0");
   if (log_every < 1) log_every = 1;
-  if (cutout < 0) bad("cutout", "expected a square side >= 0 (0: off)");
+  if (cutout < 0 || cutout > crop) bad("cutout", "expected a square side in 0 .. crop (0: off)");
   if (cutout_boxes < 1) bad("cutout_boxes", "expected >= 1");
   if (!dual() && !spotlight_from.empty()) bad("spotlight_from", "only for the amr variants (the cam variant takes init or init_from)");
   if (!dual() && !copy_cam_to_both.empty()) bad("copy_cam_to_both", "only for the amr variants");
@@ -172,25 +91,14 @@ double TrainConfig::lr_mult_classifier_value() const { return lr_mult_classifier
 
 TrainConfig config_from_yaml_text(const std::string& text, const std::string& what) {
   TrainConfig c;
-  try {
-    apply_node(c, YAML::Load(text), what);
-  } catch (const YAML::Exception& e) {
-    throw Error(what + ": not valid YAML (" + e.msg + ")");
-  }
+  train_config_table().read(c, parse_yaml_mapping(text, what), what);
   return c;
 }
 
-TrainConfig load_train_config(const std::string& yaml_path, const std::vector<std::string>& overrides) {
-  TrainConfig c;
-  if (!yaml_path.empty()) {
-    std::ifstream in(yaml_path);
-    if (!in) throw Error("--config " + yaml_path + ": cannot open");
-    try {
-      apply_node(c, YAML::Load(in), "--config " + yaml_path);
-    } catch (const YAML::Exception& e) {
-      throw Error("--config " + yaml_path + ": not valid YAML (" + e.msg + ")");
-    }
-  }
+TrainConfig load_train_config(const std::string& yaml_path, const TrainConfigFlags& flags,
+                              const std::vector<std::string>& overrides) {
+  const ConfigTable<TrainConfig>& table = train_config_table();
+  TrainConfig c = load_config(table, yaml_path, flags);
   for (const auto& kv : overrides) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) throw Error("--set " + kv + ": expected key=value");
@@ -201,20 +109,21 @@ TrainConfig load_train_config(const std::string& yaml_path, const std::vector<st
       throw Error("--set " + kv + ": bad value (" + e.msg + ")");
     }
     if (!value.IsDefined() || value.IsNull()) value = YAML::Node(std::string());
-    apply(c, kv.substr(0, eq), value, "--set " + kv);
+    table.read_key(c, kv.substr(0, eq), value, "--set " + kv);
   }
   return c;
+}
+
+TrainConfig load_train_config(const std::string& yaml_path, const std::vector<std::string>& overrides) {
+  return load_train_config(yaml_path, TrainConfigFlags(), overrides);
 }
 
 std::string to_yaml(const TrainConfig& c) {
   YAML::Emitter e;
   e << YAML::BeginMap;
-  for (auto& [k, f] : fields()) {
-    if (k == "threads") continue;  // run-time, not a property of the run: --resume uses this machine's
-    e << YAML::Key << k << YAML::Value;
-    f.write(c, e);
-    if (k == "batch") e << YAML::Comment("global: split evenly over the ranks of a data-parallel job");
-  }
+  train_config_table().write(c, e, [](const std::string& key) {
+    return key == "batch" ? std::string("global: split evenly over the ranks of a data-parallel job") : std::string();
+  });
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace amr {
 

@@ -2,7 +2,8 @@
 
 #include <filesystem>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
+#include "amr/base/text.h"
 #include "amr/io/pth.h"
 #include "amr/io/weights.h"
 
@@ -25,7 +26,6 @@ AmrNetOptions net_options(const TrainConfig& c, int64_t num_classes) {
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
 // Loads backbone weights under `prefix` + name into `net`; AMM parameters may be missing (they
 // are new), anything else missing or unexpected is an error.

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace amr {
 

@@ -11,7 +11,8 @@
 #include <mutex>
 
 #include "amr/io/atomic_file.h"
-#include "amr/io/error.h"
+#include "amr/base/error.h"
+#include "amr/base/text.h"
 #include "amr/io/pth.h"
 #include "amr/io/weights.h"
 #include "amr/model/model_file.h"
@@ -21,7 +22,6 @@ namespace fs = std::filesystem;
 namespace amr {
 namespace {
 
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
 NamedTensors prefixed(const NamedTensors& t, const std::string& prefix) {
   NamedTensors out;
@@ -79,7 +79,7 @@ void truncate_log(const std::string& path, int64_t step) {
     kept += line + "\n";
   }
   in.close();
-  write_bytes_atomically(path, std::vector<char>(kept.begin(), kept.end()));
+  write_text_atomically(path, kept);
 }
 
 }  // namespace
@@ -118,7 +118,7 @@ RunDir::~RunDir() {
 void RunDir::write_config(const TrainConfig& c) const {
   if (!writer_) return;
   const std::string yaml = to_yaml(c);
-  write_bytes_atomically(path_ + "/config.yaml", std::vector<char>(yaml.begin(), yaml.end()));
+  write_text_atomically(path_ + "/config.yaml", yaml);
 }
 
 void RunDir::open_log(bool resume, int64_t resumed_step) {

@@ -1,7 +1,6 @@
 #include "amr/train/trainer.h"
 
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -16,11 +15,12 @@
 
 #include "amr/data/loader.h"
 #include "amr/data/voc.h"
-#include "amr/dist/gradients.h"
-#include "amr/io/error.h"
+#include "amr/distributed/gradients.h"
+#include "amr/base/error.h"
+#include "amr/base/progress.h"
 #include "amr/model/batch_stats.h"
 #include "amr/model/model_file.h"
-#include "amr/runtime.h"
+#include "amr/base/runtime.h"
 #include "amr/train/data_parallel.h"
 #include "amr/train/run_dir.h"
 #include "amr/train/validation.h"
@@ -69,59 +69,6 @@ StepLosses forward_backward(AmrNet& net, const at::Tensor& images, const at::Ten
 }
 
 namespace {
-
-std::string format_duration(double seconds) {
-  const auto s = static_cast<int64_t>(seconds);
-  std::ostringstream o;
-  o << s / 3600 << ":" << std::setw(2) << std::setfill('0') << (s / 60) % 60 << ":" << std::setw(2) << s % 60;
-  return o.str();
-}
-
-// The progress line: a live bar on a terminal, every log_every steps otherwise.
-class Progress {
- public:
-  Progress(const TrainConfig& c, int64_t max_step, bool quiet)
-      : c_(c), max_step_(max_step), quiet_(quiet), tty_(!quiet && isatty(STDERR_FILENO)), start_(clock::now()) {}
-
-  void step(int64_t epoch, int64_t step, double loss, double lr, int64_t images) {
-    ++steps_;
-    images_ += static_cast<double>(images);
-    const double elapsed = seconds();
-    const double eta = elapsed / static_cast<double>(steps_) * static_cast<double>(max_step_ - step);
-    if (tty_) {
-      std::cerr << "\r[" << std::setw(3) << (100 * step / max_step_) << "%] epoch " << epoch + 1 << "/" << c_.epochs
-                << " step " << step << "/" << max_step_ << " loss " << std::fixed << std::setprecision(4) << loss << " "
-                << std::setprecision(1) << images_ / elapsed << " img/s ETA " << format_duration(eta) << "   " << std::flush;
-    } else if (!quiet_ && (step % c_.log_every == 0 || step == max_step_)) {
-      std::cerr << "epoch " << epoch + 1 << "/" << c_.epochs << " step " << step << "/" << max_step_ << " loss " << std::fixed
-                << std::setprecision(4) << loss << " lr " << std::setprecision(5) << lr << " " << std::setprecision(1)
-                << images_ / elapsed << " img/s ETA " << format_duration(eta) << "\n";
-    }
-  }
-  void end_line() const {
-    if (tty_) std::cerr << "\n";
-  }
-  void validation(int64_t epoch, const BranchMetrics& m) const {
-    if (quiet_) return;
-    std::cerr << "epoch " << epoch + 1 << " validation: mAP " << std::setprecision(3) << m.spotlight.map << " F1 "
-              << m.spotlight.f1_micro;
-    if (m.compensation)
-      std::cerr << " (compensation mAP " << m.compensation->map << " F1 " << m.compensation->f1_micro << ")";
-    std::cerr << "\n";
-  }
-  int64_t steps() const { return steps_; }
-  double images_per_second() const { return seconds() > 0 ? images_ / seconds() : 0; }
-
- private:
-  using clock = std::chrono::steady_clock;
-  double seconds() const { return std::chrono::duration<double>(clock::now() - start_).count(); }
-  const TrainConfig& c_;
-  int64_t max_step_;
-  bool quiet_, tty_;
-  clock::time_point start_;
-  int64_t steps_ = 0;
-  double images_ = 0;
-};
 
 VocDataset open_list(const TrainConfig& c, const std::string& list) {
   DatasetOptions d;
@@ -191,133 +138,196 @@ std::vector<at::Tensor> optimized_parameters(const PolySgd& sgd) {
   return out;
 }
 
+void check_position(const Position& pos, const TrainConfig& c, int64_t max_step, size_t images, const std::string& file) {
+  if (pos.epoch < 0 || pos.epoch > c.epochs || pos.step < 0 || pos.step > max_step || pos.samples < 0 ||
+      pos.samples > static_cast<int64_t>(images))
+    throw Error(file + ": its position (epoch " + std::to_string(pos.epoch) + ", step " + std::to_string(pos.step) +
+                ", sample " + std::to_string(pos.samples) + ") does not fit this run (" + std::to_string(c.epochs) +
+                " epochs, " + std::to_string(max_step) + " steps, " + std::to_string(images) + " images)");
+}
+
+std::string progress_text(const TrainConfig& c, int64_t epoch, int64_t step, int64_t max_step, double loss, double lr,
+                          double images_per_s, double eta_s) {
+  std::ostringstream o;
+  o << "epoch " << epoch + 1 << "/" << c.epochs << " step " << step << "/" << max_step << " loss " << std::fixed
+    << std::setprecision(4) << loss << " lr " << std::setprecision(5) << lr << " " << std::setprecision(1) << images_per_s
+    << " img/s ETA " << format_duration(eta_s);
+  return o.str();
+}
+
+void print_validation(int64_t epoch, const BranchMetrics& m) {
+  std::cerr << "epoch " << epoch + 1 << " validation: mAP " << std::setprecision(3) << m.spotlight.map << " F1 "
+            << m.spotlight.f1_micro;
+  if (m.compensation) std::cerr << " (compensation mAP " << m.compensation->map << " F1 " << m.compensation->f1_micro << ")";
+  std::cerr << "\n";
+}
+
+// One training run in progress: set up by the constructor (config checks, ranks, run
+// directory, data, network, optimizer, resumed position), then steps and epoch ends.
+class Session {
+ public:
+  Session(TrainConfig config, const TrainOptions& opt, const Runtime& rt)
+      : c_(resolved(std::move(config), opt)),
+        opt_(opt),
+        world_(opt.world),
+        run_(checked_run_dir(c_, opt, world_)),
+        ds_(open_list(c_, c_.list)),
+        device_(torch_device(rt.device, opt.world.local_rank)),
+        lopt_(loss_options(c_)) {
+    if (!c_.val_list.empty()) val_ = std::make_unique<VocDataset>(open_list(c_, c_.val_list));
+    world_.agree("data", std::to_string(ds_.ids.size()) + " training ids, " + std::to_string(ds_.num_classes()) +
+                             " classes, " + std::to_string(val_ ? val_->ids.size() : 0) + " validation ids",
+                 "the data set");
+    torch::manual_seed(c_.seed);
+    net_ = AmrNet(net_options(c_, ds_.num_classes()));
+    if (!opt.resume && world_.is_root()) initialize_weights(net_, c_);  // the other ranks get rank 0's
+    net_->train();
+    loader_ = std::make_unique<BatchLoader>(ds_, train_loader_options(c_, world_, rt.device.is_cuda()));
+    if (loader_->batches_per_epoch() < 1)
+      throw Error("--list " + c_.list + ": " + std::to_string(ds_.ids.size()) + " images make no batch of " +
+                  std::to_string(c_.batch));
+    max_step_ = loader_->batches_per_epoch() * c_.epochs;
+    sgd_ = std::make_unique<PolySgd>(param_groups(net_, c_), c_.momentum, c_.poly_power, max_step_, c_.warmup_steps);
+    if (opt.resume && world_.is_root()) {
+      pos_ = run_.load_checkpoint(net_, *sgd_);
+      check_position(pos_, c_, max_step_, ds_.ids.size(), run_.last_checkpoint());
+    }
+    share_root_state(world_, net_, *sgd_, pos_);
+    if (device_.is_cuda()) {
+      net_->to(device_);
+      sgd_->to(device_);
+    }
+    averager_ = std::make_unique<GradientAverager>(optimized_parameters(*sgd_));
+    progress_ = std::make_unique<Progress>(max_step_, opt.quiet || !world_.is_root(), c_.log_every);
+    run_.open_log(opt.resume, pos_.step);
+    run_.write_config(c_);
+  }
+
+  TrainSummary run() {
+    // With one rank too: the same (synced) formulas, so 1 x N*B and N x B differ only in the
+    // order of the sums.
+    ScopedStatsAllReduce synced_stats(*net_, c_.sync_stats ? StatsAllReduce([this](std::vector<at::Tensor>& t) {
+                                        world_.all_reduce_sum(t, "the batch statistics all-reduce");
+                                      })
+                                                            : StatsAllReduce());
+    for (int64_t epoch = pos_.epoch; epoch < c_.epochs; ++epoch) {
+      loader_->start_epoch(epoch, epoch == pos_.epoch ? pos_.samples : 0);
+      while (auto batch = loader_->next()) {
+        step(epoch, *batch);
+        if (c_.checkpoint_every > 0 && pos_.step % c_.checkpoint_every == 0) run_.save_checkpoint(net_, *sgd_, pos_);
+        if (opt_.stop_after_steps && steps_ >= *opt_.stop_after_steps) {
+          run_.save_checkpoint(net_, *sgd_, pos_);
+          summary_.steps = pos_.step;
+          progress_->end_line();
+          return summary_;
+        }
+      }
+      end_epoch(epoch);
+    }
+    run_.save_final(net_);
+    world_.barrier("finishing");  // every rank exits once model.pt is written
+    summary_.steps = pos_.step;
+    summary_.finished = true;
+    summary_.images_per_second = progress_->seconds() > 0 ? images_ / progress_->seconds() : 0;
+    return summary_;
+  }
+
+ private:
+  static TrainConfig resolved(TrainConfig c, const TrainOptions& opt) {
+    c.resolve();
+    validate(net_options(c, 1).backbone);  // bad arch/strides/bn/tau/routing fail before RUN exists
+    check_split(c, opt.world.world_size);
+    return c;
+  }
+  static RunDir checked_run_dir(const TrainConfig& c, const TrainOptions& opt, World& world) {
+    world.agree("config", shared_settings(c), "the resolved config");
+    refuse_output_inside_data_root(opt.run_dir, c.data, "--out");
+    return RunDir(opt.run_dir, opt.resume, world.is_root(), opt.overwrite);
+  }
+
+  // Losses averaged over the ranks (the gradients with them), checked finite, then the update.
+  void step(int64_t epoch, const Batch& batch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    sgd_->zero_grad();
+    StepLosses losses = forward_backward(net_, batch.images.to(device_, /*non_blocking=*/true),
+                                         batch.labels.to(device_, /*non_blocking=*/true), lopt_, c_.accumulate);
+    const auto t_sync = std::chrono::steady_clock::now();
+    if (world_.distributed()) average_over_ranks(losses);
+    const double sync_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sync).count();
+    if (!std::isfinite(losses.total))
+      throw Error("step " + std::to_string(pos_.step + 1) + ": loss is " + std::to_string(losses.total) +
+                  "; stopped (lower lr?); " +
+                  (fs::exists(run_.last_checkpoint()) ? run_.last_checkpoint() + " keeps the last good checkpoint"
+                                                      : std::string("no checkpoint was written before it")));
+    const double lr_now = sgd_->lr(0, pos_.step);  // the base (backbone) group
+    sgd_->step(pos_.step);
+    ++pos_.step;
+    ++steps_;
+    pos_.samples = loader_->samples_consumed();
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const int64_t images = batch.images.size(0) * world_.size();
+    images_ += static_cast<double>(images);
+    nlohmann::json j = {{"type", "step"}, {"epoch", epoch}, {"step", pos_.step}, {"loss", losses.total},
+                        {"cls", losses.cls}, {"lr", lr_now}, {"images_per_s", images / dt}};
+    if (world_.distributed()) j["allreduce_s"] = sync_s;
+    if (c_.dual()) j["cps"] = losses.cps;
+    if (c_.area_weight_value() > 0) j["area"] = losses.area;
+    run_.log(j);
+    summary_.last_loss = losses.total;
+    progress_->update(pos_.step, progress_text(c_, epoch, pos_.step, max_step_, losses.total, lr_now,
+                                              images_ / progress_->seconds(), progress_->eta(steps_, pos_.step)));
+  }
+
+  void average_over_ranks(StepLosses& losses) {
+    std::vector<double> terms{losses.total, losses.cls, losses.cps, losses.area};
+    averager_->average(world_, terms);
+    for (double& t : terms) t /= world_.size();
+    losses.total = terms[0], losses.cls = terms[1], losses.cps = terms[2], losses.area = terms[3];
+  }
+
+  // Validation, the epoch's log line, its model and a checkpoint.
+  void end_epoch(int64_t epoch) {
+    progress_->end_line();
+    pos_.epoch = epoch + 1;
+    pos_.samples = 0;
+    std::optional<BranchMetrics> m;
+    if (val_) {
+      ScopedStatsAllReduce per_rank{*net_, StatsAllReduce()};  // ranks may hold different numbers of validation batches
+      m = validate_classification(net_, *val_, c_, world_);
+      if (!opt_.quiet && world_.is_root()) print_validation(epoch, *m);
+    }
+    nlohmann::json line = epoch_line(epoch + 1, pos_.step, m ? &*m : nullptr);
+    if (world_.distributed()) line["parameter_sums"] = parameter_checksums(world_, net_);
+    run_.log(line);
+    run_.save_epoch(net_, epoch + 1);
+    run_.save_checkpoint(net_, *sgd_, pos_);
+  }
+
+  const TrainConfig c_;
+  const TrainOptions& opt_;
+  World world_;
+  RunDir run_;
+  VocDataset ds_;
+  std::unique_ptr<VocDataset> val_;
+  c10::Device device_;
+  LossOptions lopt_;
+  AmrNet net_{nullptr};
+  std::unique_ptr<BatchLoader> loader_;
+  int64_t max_step_ = 0;
+  std::unique_ptr<PolySgd> sgd_;
+  std::unique_ptr<GradientAverager> averager_;
+  std::unique_ptr<Progress> progress_;
+  Position pos_;
+  TrainSummary summary_;
+  int64_t steps_ = 0;  // taken by this process (a resumed run counts from its resumption)
+  double images_ = 0;
+};
+
 }  // namespace
 
-TrainSummary train(TrainConfig c, const TrainOptions& opt) {
-  c.resolve();
-  validate(net_options(c, 1).backbone);  // bad arch/strides/bn/tau/routing fail before RUN exists
-  check_split(c, opt.world.world_size);
-  World world(opt.world);
-  world.agree("config", shared_settings(c), "the resolved config");
-  refuse_output_inside_data_root(opt.run_dir, c.data, "--out");
-  RunDir run(opt.run_dir, opt.resume, world.is_root(), opt.overwrite);
-  int threads = c.threads;
-  if (threads <= 0 && opt.local_world_size > 1) threads = std::max(1, available_cores() / opt.local_world_size);
-  configure_runtime(threads);
-
-  VocDataset ds = open_list(c, c.list);
-  std::unique_ptr<VocDataset> val;
-  if (!c.val_list.empty()) val = std::make_unique<VocDataset>(open_list(c, c.val_list));
-  world.agree("data", std::to_string(ds.ids.size()) + " training ids, " + std::to_string(ds.num_classes()) + " classes, " +
-                          std::to_string(val ? val->ids.size() : 0) + " validation ids",
-              "the data set");
-
-  torch::manual_seed(c.seed);
-  AmrNet net(net_options(c, ds.num_classes()));
-  if (!opt.resume && world.is_root()) initialize_weights(net, c);  // the other ranks get rank 0's
-  net->train();
-
-  BatchLoader loader(ds, train_loader_options(c, world, opt.device.is_cuda()));
-  const int64_t steps_per_epoch = loader.batches_per_epoch();
-  if (steps_per_epoch < 1)
-    throw Error("--list " + c.list + ": " + std::to_string(ds.ids.size()) + " images make no batch of " + std::to_string(c.batch));
-  const int64_t max_step = steps_per_epoch * c.epochs;
-  PolySgd sgd(param_groups(net, c), c.momentum, c.poly_power, max_step, c.warmup_steps);
-
-  Position pos;
-  if (opt.resume && world.is_root()) {
-    pos = run.load_checkpoint(net, sgd);
-    if (pos.epoch < 0 || pos.epoch > c.epochs || pos.step < 0 || pos.step > max_step || pos.samples < 0 ||
-        pos.samples > static_cast<int64_t>(ds.ids.size()))
-      throw Error(run.last_checkpoint() + ": its position (epoch " + std::to_string(pos.epoch) + ", step " +
-                  std::to_string(pos.step) + ", sample " + std::to_string(pos.samples) + ") does not fit this run (" +
-                  std::to_string(c.epochs) + " epochs, " + std::to_string(max_step) + " steps, " +
-                  std::to_string(ds.ids.size()) + " images)");
-  }
-  share_root_state(world, net, sgd, pos);
-  const c10::Device device = torch_device(opt.device, opt.world.local_rank);
-  if (device.is_cuda()) {
-    net->to(device);
-    sgd.to(device);
-  }
-  run.open_log(opt.resume, pos.step);
-  run.write_config(c);
-
-  const LossOptions lopt = loss_options(c);
-  GradientAverager averager(optimized_parameters(sgd));
-  Progress progress(c, max_step, opt.quiet || !world.is_root());
-  TrainSummary summary;
-  // With one rank too: the same (synced) formulas, so 1 x N·B and N x B differ only in the
-  // order of the sums.
-  ScopedStatsAllReduce synced_stats(c.sync_stats ? StatsAllReduce([&world](std::vector<at::Tensor>& t) {
-                                            world.all_reduce_sum(t, "the batch statistics all-reduce");
-                                          })
-                                        : StatsAllReduce());
-  for (int64_t epoch = pos.epoch; epoch < c.epochs; ++epoch) {
-    loader.start_epoch(epoch, epoch == pos.epoch ? pos.samples : 0);
-    while (auto batch = loader.next()) {
-      const auto t0 = std::chrono::steady_clock::now();
-      sgd.zero_grad();
-      StepLosses losses = forward_backward(net, batch->images.to(device, /*non_blocking=*/true),
-                                           batch->labels.to(device, /*non_blocking=*/true), lopt, c.accumulate);
-      const auto t_sync = std::chrono::steady_clock::now();
-      if (world.distributed()) {
-        std::vector<double> terms{losses.total, losses.cls, losses.cps, losses.area};
-        averager.average(world, terms);
-        for (double& t : terms) t /= world.size();
-        losses.total = terms[0], losses.cls = terms[1], losses.cps = terms[2], losses.area = terms[3];
-      }
-      const double sync_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sync).count();
-      if (!std::isfinite(losses.total))
-        throw Error("step " + std::to_string(pos.step + 1) + ": loss is " + std::to_string(losses.total) +
-                    "; stopped (lower lr?); " +
-                    (fs::exists(run.last_checkpoint()) ? run.last_checkpoint() + " keeps the last good checkpoint"
-                                                       : std::string("no checkpoint was written before it")));
-      const double lr_now = sgd.lr(0, pos.step);  // the base (backbone) group
-      sgd.step(pos.step);
-      ++pos.step;
-      pos.samples = loader.samples_consumed();
-
-      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const int64_t images = batch->images.size(0) * world.size();
-      nlohmann::json j = {{"type", "step"}, {"epoch", epoch}, {"step", pos.step}, {"loss", losses.total},
-                          {"cls", losses.cls}, {"lr", lr_now}, {"images_per_s", images / dt}};
-      if (world.distributed()) j["allreduce_s"] = sync_s;
-      if (c.dual()) j["cps"] = losses.cps;
-      if (c.area_weight_value() > 0) j["area"] = losses.area;
-      run.log(j);
-      summary.last_loss = losses.total;
-      progress.step(epoch, pos.step, losses.total, lr_now, images);
-
-      if (c.checkpoint_every > 0 && pos.step % c.checkpoint_every == 0) run.save_checkpoint(net, sgd, pos);
-      if (opt.stop_after_steps > 0 && progress.steps() >= opt.stop_after_steps) {
-        run.save_checkpoint(net, sgd, pos);
-        summary.steps = pos.step;
-        progress.end_line();
-        return summary;
-      }
-    }
-    progress.end_line();
-    pos.epoch = epoch + 1;
-    pos.samples = 0;
-    std::optional<BranchMetrics> m;
-    if (val) {
-      ScopedStatsAllReduce per_rank{StatsAllReduce()};  // ranks may hold different numbers of validation batches
-      m = validate_classification(net, *val, c, world);
-      progress.validation(epoch, *m);
-    }
-    nlohmann::json line = epoch_line(epoch + 1, pos.step, m ? &*m : nullptr);
-    if (world.distributed()) line["parameter_sums"] = parameter_checksums(world, net);
-    run.log(line);
-    run.save_epoch(net, epoch + 1);
-    run.save_checkpoint(net, sgd, pos);
-  }
-  run.save_final(net);
-  world.barrier("finishing");  // every rank exits once model.pt is written
-  summary.steps = pos.step;
-  summary.finished = true;
-  summary.images_per_second = progress.images_per_second();
-  return summary;
+TrainSummary train(TrainConfig c, const TrainOptions& opt, const Runtime& rt) {
+  Session session(std::move(c), opt, rt);
+  return session.run();
 }
 
 LoadedRun load_run(const std::string& run_dir, int64_t num_classes_or_0) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <opencv2/core/mat.hpp>
 
 namespace amr {
 
@@ -33,6 +34,12 @@ void write_cam_file(const std::string& path, const CamFile& file);  // atomic
 // of shape [n, H, W] matching the keys and each other, finite values. With need_branches,
 // cam_s and cam_c must be there. Throws one line naming the file.
 CamFile read_cam_file(const std::string& path, int64_t num_classes, bool need_branches = false);
+
+// The label map of one image's CAMs (keys, cam [n, H, W]): with a background class, 0 where
+// every class is <= threshold (IRN's rule: a background channel placed first wins ties), else
+// key + 1 of the highest; without one, the highest key (255 where there is no key).
+cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,
+                          double threshold);
 
 // True when `path` is a complete, readable CAM file (what --resume skips).
 bool valid_cam_file(const std::string& path);

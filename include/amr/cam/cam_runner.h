@@ -6,7 +6,8 @@
 
 #include "amr/cam/cam_file.h"
 #include "amr/cam/make_cam.h"
-#include "amr/runtime.h"
+#include "amr/base/runtime.h"
+#include "amr/model/options.h"
 
 namespace amr {
 
@@ -14,11 +15,13 @@ struct CamRunOptions {
   std::string run;      // a training run directory (config.yaml + model.pt)
   std::string weights;  // or a model file (amr writes its description into it)
   // Only for --weights files without a model description (converted from the official code or
-  // IRN): the network's arch (empty: resnet50), strides (none: 2,2,2,1) and the compensation
-  // AMMs' Gaussian threshold (empty: tau 0, relative). Given with a described model: an error.
-  std::string arch;
+  // IRN): the network's arch (unset: resnet50), strides (unset: 2,2,2,1) and the compensation
+  // AMMs' Gaussian threshold (unset: tau 0, relative). Given with a described model, they must
+  // agree with the description.
+  std::optional<std::string> arch;
   std::optional<std::array<int64_t, 4>> strides;
-  std::string tau, tau_mode;
+  std::optional<double> tau;
+  std::optional<TauMode> tau_mode;
   std::string data, list, out;
   bool labels_from_masks = false;
   CamOptions cam;
@@ -30,9 +33,8 @@ struct CamRunOptions {
   enum class MemoryFormat { Auto, ChannelsLast, Contiguous } memory_format = MemoryFormat::Auto;
   bool resume = false;
   bool quiet = false;
-  bool check_only = false;
-  std::string profile;  // set: write CamProfile's seconds (plus decode / write) to this JSON file
-  Device device;  // where the networks run (the CAM files are written from the CPU)  // write nothing: verify OUT (see check_cam_coverage), no model needed
+  bool check_only = false;  // write nothing: verify OUT (see check_cam_coverage), no model needed
+  std::string profile;      // set: write CamProfile's seconds (plus decode / write) to this JSON file
 };
 
 struct CamRunSummary {
@@ -42,7 +44,8 @@ struct CamRunSummary {
 
 // `amr cam`: one CAMS/<id>.npz per image of the list (keys int32 [n], cam float32 [n, H, W];
 // with keep_branches also cam_s, cam_c), written atomically; --resume skips valid files.
-CamRunSummary run_cam(const CamRunOptions& opt);
+// The networks run on rt.device (the CAM files are written from the CPU).
+CamRunSummary run_cam(const CamRunOptions& opt, const Runtime& rt);
 
 // Whether OUT holds exactly the CAMs of `ids`: one valid <id>.npz each and no other .npz
 // (after shards written by several processes or hosts).
@@ -54,7 +57,10 @@ struct CamCoverage {
 };
 CamCoverage check_cam_coverage(const std::string& out, const std::vector<std::string>& ids);
 
-// Parses "i/n" into shard index/count; throws naming --shard.
-void parse_shard(const std::string& spec, CamRunOptions* opt);
+// Flag parsers; each throws naming its flag.
+void parse_shard(const std::string& spec, CamRunOptions* opt);  // "i/n" -> shard index/count
+CamRunOptions::MemoryFormat parse_memory_format(const std::string& s);  // --memory-format
+std::string memory_format_name(CamRunOptions::MemoryFormat f);
+std::array<int64_t, 4> parse_strides(const std::string& s);          // --strides a,b,c,d
 
 }  // namespace amr

@@ -1,10 +1,13 @@
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <opencv2/core/mat.hpp>
 
+#include "amr/base/runtime.h"
 #include "amr/crf/dense_crf.h"
+#include "amr/data/voc.h"
 
 namespace amr {
 
@@ -12,11 +15,10 @@ struct LabelOptions {
   std::string cams, data, list, out;
   double bg_threshold = 0.2;
   // Two thresholds (IRN's cam_to_ir_label): fg where the best class > fg, background where it
-  // is <= bg, 255 ("unsure") between. Both < 0: one threshold (bg_threshold).
-  double fg = -1, bg = -1;
+  // is <= bg, 255 ("unsure") between. Neither given: one threshold (bg_threshold).
+  std::optional<double> fg, bg;
   bool crf = false;  // refine each thresholded map with the dense CRF (IRN's cam_to_ir_label)
   CrfOptions crf_options;
-  int threads = 0;
 };
 
 // A pseudo-label (class-index map, VOC indices: 0 background, k+1 class k; without background
@@ -28,16 +30,10 @@ cv::Mat cam_to_label(const std::vector<int64_t>& keys, const float* cam, int n, 
 cv::Mat crf_on_prediction(const cv::Mat& rgb, const cv::Mat& pred, const std::vector<int64_t>& keys, bool has_background,
                           const CrfOptions& opt);
 
-// `amr label`: LABELS/<id>.png palette PNGs for every id of the list. Returns the count.
-size_t write_pseudo_labels(const LabelOptions& opt);
+// The data set whose CAMs a stage reads (image labels not loaded; images required when asked).
+VocDataset open_for_cams(const std::string& data, const std::string& list, bool need_images);
 
-struct VizOptions {
-  std::string cams, data, list, out;
-  double bg_threshold = 0.2;
-  int max_images = 0;  // 0: all
-  int threads = 0;
-};
-// `amr viz`: OUT/<id>.png = image | CAM overlay per class | pseudo-label | ground truth.
-size_t write_visualizations(const VizOptions& opt);
+// `amr label`: LABELS/<id>.png palette PNGs for every id of the list. Returns the count.
+size_t write_pseudo_labels(const LabelOptions& opt, const Runtime& rt);
 
 }  // namespace amr

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "amr/base/runtime.h"
+
 namespace amr {
 
 // Fashion-MNIST IDX files (gzip), as Debian's dataset-fashion-mnist ships them.
@@ -28,7 +30,6 @@ struct ScenesOptions {
   int64_t size = 128;
   int64_t min_objects = 1, max_objects = 4;
   uint64_t seed = 0;
-  int threads = 0;  // 0: all cores
   // Fashion-MNIST classes to draw objects from, in label order (empty: all ten). A subset of
   // well-separated classes (e.g. no shirt / t-shirt / pullover / coat together) makes a task a
   // small CNN learns to near-perfect accuracy on a CPU in minutes.
@@ -67,6 +68,6 @@ void parse_objects(const std::string& spec, ScenesOptions* opt);
 // FashionScenes: train scenes use Fashion-MNIST's train split, val scenes its test split.
 // PartScenes also write SegmentationPart/ (0 background, 1 body, 2 part, 255 as the class
 // mask). Same options -> identical bytes.
-void generate_scenes(const ScenesOptions& opt);
+void generate_scenes(const ScenesOptions& opt, const Runtime& rt);
 
 }  // namespace amr

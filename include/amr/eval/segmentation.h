@@ -1,10 +1,13 @@
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 #include <opencv2/core/mat.hpp>
+
+#include "amr/base/runtime.h"
 
 namespace amr {
 
@@ -42,7 +45,6 @@ struct EvalOptions {
   // The constant-map baseline: each CAM replaced by ones of its shape, so every pixel takes the
   // image's first labelled class (the floor any CAM must beat).
   bool constant = false;
-  int threads = 0;
 };
 
 // PartScenes (ROOT/SegmentationPart/<id>.png: 1 body, 2 part): the share of part pixels and
@@ -58,7 +60,8 @@ struct PartRecall {
 };
 
 struct EvalPoint {
-  double threshold = 0, xi = -1;  // xi < 0: the stored fused CAM
+  double threshold = 0;
+  std::optional<double> xi;  // unset: the stored fused CAM
   SegMetrics metrics;
   PartRecall parts;  // all zero unless the dataset has SegmentationPart/
 };
@@ -73,19 +76,14 @@ struct EvalResult {
 
 // `amr eval`: predictions from CAMS/<id>.npz (background where every class is <= threshold
 // when the dataset has a background class; else argmax over the image's classes).
-EvalResult evaluate_cams(const EvalOptions& opt);
+EvalResult evaluate_cams(const EvalOptions& opt, const Runtime& rt);
 // mIoU of label PNGs (dataset indices; 255 = unsure, counted as a miss) against the masks.
-EvalResult evaluate_labels(const EvalOptions& opt);
-
-// The prediction of one CAM file's content (keys, cam [n, H, W]) for a dataset.
-cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,
-                          double threshold);
+EvalResult evaluate_labels(const EvalOptions& opt, const Runtime& rt);
 
 // Adds one image to `r`: pixels of part map `parts` (1 body, 2 part) whose ground-truth class
 // `gt` is predicted by `pred`.
 void count_part_recall(const cv::Mat& pred, const cv::Mat& gt, const cv::Mat& parts, PartRecall& r);
 
-std::vector<double> parse_range(const std::string& spec, const std::string& flag);  // "a:b:step" or "a,b,c"
 std::string markdown_report(const EvalResult& r);
 nlohmann::json to_json(const EvalResult& r);
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -8,7 +9,16 @@ namespace amr {
 // Writes `path` through `path.tmp.<pid>` + rename, so a reader (or a resumed run)
 // never sees a partial file. On any exception the temp file is removed.
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& writer);
-void write_bytes_atomically(const std::string& path, const std::vector<char>& bytes);
+void write_bytes_atomically(const std::string& path, const char* data, size_t size);
+inline void write_bytes_atomically(const std::string& path, const std::vector<char>& bytes) {
+  write_bytes_atomically(path, bytes.data(), bytes.size());
+}
+inline void write_bytes_atomically(const std::string& path, const std::vector<unsigned char>& bytes) {
+  write_bytes_atomically(path, reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+inline void write_text_atomically(const std::string& path, const std::string& text) {
+  write_bytes_atomically(path, text.data(), text.size());
+}
 
 std::vector<char> read_file_bytes(const std::string& path, const std::string& what = "file");
 

@@ -16,6 +16,10 @@ using NamedArrays = std::vector<std::pair<std::string, at::Tensor>>;
 void write_npz(const std::string& path, const NamedArrays& arrays);  // atomic
 NamedArrays read_npz(const std::string& path);                      // throws naming the file
 
+// One .npy array (the bytes of a file or of an .npz member); every declared size is checked
+// against the bytes that follow the header before anything is allocated. Throws naming `what`.
+at::Tensor parse_npy(const std::string& data, const std::string& what);
+
 // One array of an .npz by name; throws naming the file and key when absent.
 at::Tensor npz_get(const NamedArrays& arrays, const std::string& key, const std::string& path);
 

@@ -17,10 +17,9 @@ namespace amr {
 // tau = 0 is plain AMM exactly.
 struct GaussianThreshold {
   double tau = 0.0;
-  bool relative = true;
+  TauMode mode = TauMode::Relative;
 };
-GaussianThreshold gaussian_threshold(double tau, TauMode mode);  // throws naming --tau
-GaussianThreshold parse_threshold_mode(double tau, const std::string& mode);  // throws naming --tau / --tau-mode
+GaussianThreshold gaussian_threshold(double tau, TauMode mode);  // validated; throws naming --tau
 
 struct AmmOptions {
   int64_t reduction = 16;
@@ -34,10 +33,11 @@ struct AmmOptions {
 
 // G(x) = exp(-(x - mu)^2 / (2 sigma^2)) / (sqrt(2 pi) sigma), with mu and the unbiased sigma
 // taken over the whole tensor and detached (AMR Eq. 1-2), then thresholded.
-at::Tensor gaussian_modulation(const at::Tensor& x, const GaussianThreshold& threshold);
+at::Tensor gaussian_modulation(const at::Tensor& x, const GaussianThreshold& threshold,
+                               const StatsAllReduce& sync = StatsAllReduce());
 
 // Channel AMM (AMR Eq. 3): avg-pool -> Linear(C, C/r) -> ReLU -> Linear(C/r, C) -> G -> x * G.
-class ChannelGateImpl : public torch::nn::Module {
+class ChannelGateImpl : public torch::nn::Module, public StatsSynced {
  public:
   ChannelGateImpl(int64_t channels, const AmmOptions& opt);
   at::Tensor forward(const at::Tensor& x);
@@ -49,7 +49,7 @@ class ChannelGateImpl : public torch::nn::Module {
 TORCH_MODULE(ChannelGate);
 
 // conv (no bias) + BatchNorm2d(momentum 0.01) as the official BasicConv (names conv.*, bn.*).
-class GateConvImpl : public torch::nn::Module {
+class GateConvImpl : public torch::nn::Module, public StatsSynced {
  public:
   explicit GateConvImpl(bool bn_batch_stats_always);
   at::Tensor forward(const at::Tensor& x);
@@ -62,7 +62,7 @@ class GateConvImpl : public torch::nn::Module {
 TORCH_MODULE(GateConv);
 
 // Spatial AMM (AMR Eq. 4): cat[max_c, mean_c] -> 7x7 conv -> BN -> G -> x * G.
-class SpatialGateImpl : public torch::nn::Module {
+class SpatialGateImpl : public torch::nn::Module, public StatsSynced {
  public:
   explicit SpatialGateImpl(const AmmOptions& opt);
   at::Tensor forward(const at::Tensor& x);

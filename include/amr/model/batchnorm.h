@@ -5,13 +5,14 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include "amr/model/batch_stats.h"
 #include "amr/model/options.h"
 
 namespace amr {
 
 // BatchNorm2d with torchvision's parameter names (weight, bias, running_mean, running_var,
 // num_batches_tracked) whose statistics source is chosen by BnMode.
-class BatchNormImpl : public torch::nn::Module {
+class BatchNormImpl : public torch::nn::Module, public StatsSynced {
  public:
   BatchNormImpl(int64_t channels, BnMode mode, double momentum = 0.1, double eps = 1e-5);
   at::Tensor forward(const at::Tensor& x);

@@ -12,9 +12,10 @@ class Node;
 
 namespace amr {
 
-// Every hyper-parameter of `amr train`. Resolution order: built-in defaults < --config YAML <
-// --set key=value overrides; the resolved config is written to RUN/config.yaml (run-time
-// settings such as threads left out).
+// Every hyper-parameter of `amr train`. Resolution order: built-in defaults < --config YAML
+// (and the files its `_base_` names, nearest last) < flags < --set key=value overrides; the
+// resolved config is written to RUN/config.yaml. Run-time settings (threads, device) are not
+// here: they are the Runtime's.
 struct TrainConfig {
   std::string variant = "amr";  // cam | amr | amr-improved
   // data
@@ -59,7 +60,7 @@ struct TrainConfig {
   int64_t cutout = 0;        // side of the cutout squares (official imutils.cutout; 0: off)
   int64_t cutout_boxes = 3;  // squares per image
   // run
-  int workers = 2, threads = 0;
+  int workers = 2;
   uint64_t seed = 0;
   // Data-parallel: batch statistics (BatchNorm in bn: train, the AMM's Gaussian) over all ranks'
   // batches, as SyncBatchNorm (false: per rank, as the official DataParallel's replicas).
@@ -78,6 +79,16 @@ struct TrainConfig {
   double lr_mult_classifier_value() const;
 };
 
+template <typename C>
+class ConfigTable;
+template <typename C>
+class ConfigFlags;
+// Every key of TrainConfig: YAML, config.yaml, typed flags.
+const ConfigTable<TrainConfig>& train_config_table();
+using TrainConfigFlags = ConfigFlags<TrainConfig>;
+
+TrainConfig load_train_config(const std::string& yaml_path, const TrainConfigFlags& flags,
+                              const std::vector<std::string>& overrides);
 TrainConfig load_train_config(const std::string& yaml_path, const std::vector<std::string>& overrides);
 std::string to_yaml(const TrainConfig& c);
 TrainConfig config_from_yaml_text(const std::string& text, const std::string& what);

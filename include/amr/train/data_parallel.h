@@ -1,5 +1,5 @@
 #pragma once
-#include "amr/dist/world.h"
+#include "amr/distributed/world.h"
 #include "amr/model/amr_net.h"
 #include "amr/train/optimizer.h"
 #include "amr/train/run_dir.h"

@@ -1,9 +1,10 @@
 #pragma once
+#include <optional>
 #include <string>
 
-#include "amr/dist/world.h"
+#include "amr/distributed/world.h"
 #include "amr/model/amr_net.h"
-#include "amr/runtime.h"
+#include "amr/base/runtime.h"
 #include "amr/model/losses.h"
 #include "amr/train/config.h"
 #include "amr/train/model_init.h"
@@ -15,13 +16,11 @@ struct TrainOptions {
   std::string run_dir;
   bool resume = false;
   bool overwrite = false;  // start again in a directory that holds a run (else refused)
-  int64_t stop_after_steps = 0;  // > 0: stop (as if interrupted) after this many optimizer steps
+  std::optional<int64_t> stop_after_steps;  // stop (as if interrupted) after this many optimizer steps
   bool quiet = false;
   // Data-parallel: this process's rank in a job of world.world_size (resolved, see
   // resolve_world); `batch` stays the global batch, split evenly over the ranks.
   WorldOptions world;
-  int local_world_size = 1;  // ranks on this machine: they share its cores when threads = 0
-  Device device;             // cuda without an index: the local rank's GPU
 };
 
 struct TrainSummary {
@@ -35,8 +34,9 @@ struct TrainSummary {
 // log.jsonl, last.pt (resumable), epoch_<n>.pt, model.pt). The loop reads as the algorithm:
 // batch -> forward_backward -> optimizer step -> log; per epoch validation and checkpoints.
 // Data-parallel (opt.world): every rank runs this loop on its share of each global batch, the
-// gradients are averaged over the ranks before the step, rank 0 alone writes RUN.
-TrainSummary train(TrainConfig config, const TrainOptions& opt);
+// gradients are averaged over the ranks before the step, rank 0 alone writes RUN. The networks
+// run on rt.device (cuda without an index: the local rank's GPU).
+TrainSummary train(TrainConfig config, const TrainOptions& opt, const Runtime& rt = Runtime{});
 
 
 // The optimizer groups of the official recipe: spotlight backbone (lr x lr_mult_backbone),

@@ -2,7 +2,7 @@
 #include <optional>
 
 #include "amr/data/voc.h"
-#include "amr/dist/world.h"
+#include "amr/distributed/world.h"
 #include "amr/eval/classification.h"
 #include "amr/model/amr_net.h"
 #include "amr/train/config.h"

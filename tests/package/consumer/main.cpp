@@ -6,7 +6,7 @@
 
 #include "amr/model/amr_net.h"
 #include "amr/model/model_file.h"
-#include "amr/runtime.h"
+#include "amr/base/runtime.h"
 
 int main(int argc, char** argv) {
   amr::configure_runtime(1);

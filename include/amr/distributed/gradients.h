@@ -3,7 +3,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "amr/dist/world.h"
+#include "amr/distributed/world.h"
 
 namespace amr {
 

@@ -28,12 +28,13 @@ struct Runtime {
 
 // Process-wide run-time set-up, called once by every entry point (CLI, tests, benches):
 // - intra-op threads (OpenMP defaults to 1 here, which also routes 1x1 convolutions to BLAS);
-//   threads <= 0 means all available cores;
+//   threads <= 0 means all available cores, shared evenly by the `local_ranks` processes of a
+//   data-parallel job on this machine;
 // - glibc malloc thresholds raised so big activation buffers are reused instead of being
 //   returned to the OS every step (~20% per training step); AMR_MALLOC_TUNING=0 turns it off;
 // - denormals flushed to zero (denormal activations make CPU kernels ~10x slower).
 // Returns the resolved Runtime.
-Runtime configure_runtime(int threads, Device device = {});
+Runtime configure_runtime(int threads, Device device = {}, int local_ranks = 1);
 
 int available_cores();
 

@@ -1,4 +1,4 @@
-#include "amr/dist/gradients.h"
+#include "amr/distributed/gradients.h"
 
 #include <torch/torch.h>
 

@@ -1,8 +1,9 @@
-#include "amr/runtime.h"
+#include "amr/base/runtime.h"
 
 #include <malloc.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -11,7 +12,7 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace amr {
 
@@ -67,20 +68,18 @@ c10::Device torch_device(const Device& d, int local_rank) {
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(d.index >= 0 ? d.index : local_rank));
 }
 
-Runtime configure_runtime(int threads, Device device) {
-  static bool malloc_tuned = false;
-  if (!malloc_tuned && !(std::getenv("AMR_MALLOC_TUNING") && std::string(std::getenv("AMR_MALLOC_TUNING")) == "0")) {
-    // 1 GiB: activations of a ResNet-50 step stay in the heap between steps.
+Runtime configure_runtime(int threads, Device device, int local_ranks) {
+  if (!(std::getenv("AMR_MALLOC_TUNING") && std::string(std::getenv("AMR_MALLOC_TUNING")) == "0")) {
+    // 1 GiB: activations of a ResNet-50 step stay in the heap between steps (idempotent).
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    malloc_tuned = true;
   }
   const int cores = available_cores();
   if (threads > 4 * cores)
     throw Error("--threads " + std::to_string(threads) + ": this machine has " + std::to_string(cores) +
                 " cores (at most " + std::to_string(4 * cores) + " threads; 0 = all cores)");
   Runtime rt;
-  rt.threads = threads > 0 ? threads : cores;
+  rt.threads = threads > 0 ? threads : std::max(1, cores / std::max(1, local_ranks));
   rt.device = device;
   at::set_num_threads(rt.threads);
   at::globalContext().setFlushDenormal(true);

@@ -1,4 +1,4 @@
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 #include <c10/util/Exception.h>
 

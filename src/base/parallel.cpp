@@ -1,4 +1,4 @@
-#include "amr/parallel.h"
+#include "amr/base/parallel.h"
 
 #include <ATen/Parallel.h>
 #include <omp.h>
@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "amr/io/error.h"
-#include "amr/runtime.h"
+#include "amr/base/error.h"
+#include "amr/base/runtime.h"
 
 namespace amr {
 

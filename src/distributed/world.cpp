@@ -1,4 +1,4 @@
-#include "amr/dist/world.h"
+#include "amr/distributed/world.h"
 
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO  // Debian's and the pip wheels' LibTorch are built with Gloo
@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "amr/io/error.h"
+#include "amr/base/error.h"
 
 namespace amr {
 
