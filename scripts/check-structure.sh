@@ -41,7 +41,7 @@ done
 # Mutable statics: `static`/`thread_local` variables that are not const, at any depth; and
 # variables defined at namespace scope (column 0 in this code's style) that are not const.
 while IFS= read -r hit; do report "$hit: mutable static state (pass it as an argument, or make it const)"; done < <(
-  grep -rnP '^\s*(static|thread_local)\s+(?!const\b|constexpr\b|inline\b|_Thread_local)[^(=;{]*[;={]' src include |
+  grep -rnP '(^|[{;]\s*)(static|thread_local)\s+(?!const\b|constexpr\b|inline\b)[^(=;{]*[;={]' src include |
     grep -vP ':\s*static_assert')
 while IFS= read -r hit; do report "$hit: mutable global variable (pass it as an argument, or make it const)"; done < <(
   grep -rnP '^(?!const\b|constexpr\b|inline constexpr\b|using\b|typedef\b|namespace\b|template\b|struct\b|class\b|enum\b|union\b|extern\b|friend\b|return\b|static\b|#|//|\}|\s)[A-Za-z_][\w:<>,\s\*&]*[\s\*&]\w+\s*(=(?!=)|;|\{)' src include |

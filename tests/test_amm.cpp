@@ -76,13 +76,13 @@ TEST(Amm, ThresholdZeroesOnlyValuesBelowTau) {
     EXPECT_TRUE(torch::allclose(thr, torch::where(keep, plain, torch::zeros_like(plain)), 0, 1e-15));
   }
   // tau = 0 is plain AMM exactly.
-  EXPECT_TRUE(torch::equal(amr::gaussian_modulation(x, {0.0, true}), plain));
+  EXPECT_TRUE(torch::equal(amr::gaussian_modulation(x, {0.0, amr::TauMode::Relative}), plain));
 }
 
 TEST(Amm, ThresholdGradientFlowsOnlyThroughKeptValues) {
   torch::manual_seed(5);
   at::Tensor x = torch::randn({2, 32}, torch::kFloat64).requires_grad_(true);
-  at::Tensor g = amr::gaussian_modulation(x, {0.6, true});
+  at::Tensor g = amr::gaussian_modulation(x, {0.6, amr::TauMode::Relative});
   g.sum().backward();
   at::Tensor zeroed = (g == 0);
   EXPECT_GT(zeroed.sum().item<int64_t>(), 0);

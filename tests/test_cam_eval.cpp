@@ -96,7 +96,7 @@ TEST(Eval, MiouEqualsNumpyReferenceWithBackground) {
   RandomCase c(true, 5, 12);
   amr::EvalOptions o = eval_opts(c.cams(), c.root(), "val.txt");
   o.thresholds = {0.3, 0.6};
-  amr::EvalResult r = amr::evaluate_cams(o, amr::Runtime{2});
+  amr::EvalResult r = amr::evaluate_cams(o, amr::test::threads(2));
   ASSERT_EQ(r.points.size(), 2u);
   EXPECT_NEAR(r.points[0].metrics.miou, python_miou(c, 0.3, true), 1e-9);
   EXPECT_NEAR(r.points[1].metrics.miou, python_miou(c, 0.6, true), 1e-9);
@@ -105,7 +105,7 @@ TEST(Eval, MiouEqualsNumpyReferenceWithBackground) {
 
 TEST(Eval, MiouEqualsNumpyReferenceWithoutBackground) {
   RandomCase c(false, 4, 9);
-  amr::EvalResult r = amr::evaluate_cams(eval_opts(c.cams(), c.root(), "val.txt"), amr::Runtime{2});
+  amr::EvalResult r = amr::evaluate_cams(eval_opts(c.cams(), c.root(), "val.txt"), amr::test::threads(2));
   EXPECT_FALSE(r.has_background);
   EXPECT_NEAR(r.points[0].metrics.miou, python_miou(c, 0.0, false), 1e-9);
 }
@@ -135,13 +135,13 @@ TEST(Eval, ConstantMapBaselineHandComputed) {
                                       {"cam", torch::tensor({0.1f, 0.9f, 0.9f, 0.1f, 0.1f, 0.1f, 0.1f, 0.9f}).view({2, 1, 4})}});
   amr::EvalOptions o = eval_opts(dir / "cams", dir / "data", "val.txt");
   o.thresholds = {0.05, 0.5, 0.95};
-  amr::EvalResult real = amr::evaluate_cams(o, amr::Runtime{2});
+  amr::EvalResult real = amr::evaluate_cams(o, amr::test::threads(2));
   o.constant = true;
-  amr::EvalResult constant = amr::evaluate_cams(o, amr::Runtime{2});
+  amr::EvalResult constant = amr::evaluate_cams(o, amr::test::threads(2));
   for (const auto& p : constant.points) EXPECT_DOUBLE_EQ(p.metrics.miou, 1.0 / 6.0) << "threshold " << p.threshold;
   EXPECT_DOUBLE_EQ(real.points[1].metrics.miou, 1.0);  // the CAM itself is exact at 0.5
   o.xis = {0.5};
-  EXPECT_THROW(amr::evaluate_cams(o), amr::Error, amr::Runtime{2});
+  EXPECT_THROW(amr::evaluate_cams(o, amr::test::threads(2)), amr::Error);
 }
 
 // PartScenes' split recall, by hand. One object of class c0 over 6 pixels: 2 part pixels
@@ -156,7 +156,7 @@ TEST(Eval, PartAndBodyRecallHandComputed) {
                                       {"cam", torch::tensor({1.f, 0.9f, 0.6f, 0.2f, 0.1f, 0.1f, 0.f, 0.f}).view({1, 1, 8})}});
   amr::EvalOptions o = eval_opts(dir / "cams", dir / "data", "val.txt");
   o.thresholds = {0.05, 0.5};
-  amr::EvalResult r = amr::evaluate_cams(o, amr::Runtime{2});
+  amr::EvalResult r = amr::evaluate_cams(o, amr::test::threads(2));
   ASSERT_TRUE(r.has_parts);
   EXPECT_DOUBLE_EQ(r.points[1].parts.part_recall(), 1.0);
   EXPECT_DOUBLE_EQ(r.points[1].parts.body_recall(), 0.25);
@@ -165,7 +165,7 @@ TEST(Eval, PartAndBodyRecallHandComputed) {
   EXPECT_NE(amr::markdown_report(r).find("on body pixels"), std::string::npos);
   EXPECT_DOUBLE_EQ(amr::to_json(r)["points"][1]["body_recall"].get<double>(), 0.25);
   fs::remove_all(dir / "data/SegmentationPart");
-  EXPECT_FALSE(amr::evaluate_cams(o).has_parts, amr::Runtime{2});
+  EXPECT_FALSE(amr::evaluate_cams(o, amr::test::threads(2)).has_parts);
 }
 
 TEST(Eval, GroundTruthAsCamScoresExactly100OnVocVal) {
@@ -194,7 +194,7 @@ TEST(Eval, GroundTruthAsCamScoresExactly100OnVocVal) {
     amr::write_npz(cams / (ds.ids[i] + ".npz"),
                    {{"keys", torch::tensor(keys, torch::kInt32).view({static_cast<int64_t>(keys.size())})}, {"cam", cam}});
   }
-  amr::EvalResult r = amr::evaluate_cams(eval_opts(cams.path(), kVoc, "val.txt"), amr::Runtime{2});
+  amr::EvalResult r = amr::evaluate_cams(eval_opts(cams.path(), kVoc, "val.txt"), amr::test::threads(2));
   EXPECT_EQ(r.points[0].metrics.miou, 1.0);
   EXPECT_EQ(r.points[0].metrics.classes.size(), 21u);
   for (double iou : r.points[0].metrics.iou) EXPECT_EQ(iou, 1.0);
@@ -204,7 +204,7 @@ TEST(Eval, BadCamFilesAreClearErrors) {
   RandomCase c(true, 3, 4);
   auto expect_error = [&](const std::string& needle) {
     try {
-      amr::evaluate_cams(eval_opts(c.cams(), c.root(), "val.txt"), amr::Runtime{2});
+      amr::evaluate_cams(eval_opts(c.cams(), c.root(), "val.txt"), amr::test::threads(2));
       ADD_FAILURE() << "no error for " << needle;
     } catch (const amr::Error& e) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
@@ -253,7 +253,7 @@ struct TinyRun {
     so.val = 5;
     so.size = 40;
     so.out = data();
-    amr::generate_scenes(so, amr::Runtime{2});
+    amr::generate_scenes(so, amr::test::threads(2));
     amr::TrainConfig c = amr::config_from_yaml_text(
         "arch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\nrouting: joint\nepochs: 1\nbatch: 4\n"
         "crop: 40\nresize_long: [40, 40]\nworkers: 1\n",
@@ -282,7 +282,7 @@ TEST(Cam, ShardsCoverTheListOnceAndResumeSkipsDoneFiles) {
     o.quiet = true;
     o.cam.keep_branches = true;
     amr::parse_shard(std::to_string(shard) + "/2", &o);
-    amr::CamRunSummary s = amr::run_cam(o, amr::Runtime{2});
+    amr::CamRunSummary s = amr::run_cam(o, amr::test::threads(2));
     total += s.written;
     for (auto& e : fs::directory_iterator(out.path())) {
       if (e.path().extension() != ".npz") continue;  // cam_settings.json
@@ -295,7 +295,7 @@ TEST(Cam, ShardsCoverTheListOnceAndResumeSkipsDoneFiles) {
       EXPECT_TRUE(torch::allclose(cam, 0.5 * cs + 0.5 * cc, 1e-6, 1e-6));
     }
     o.resume = true;
-    amr::CamRunSummary again = amr::run_cam(o, amr::Runtime{2});
+    amr::CamRunSummary again = amr::run_cam(o, amr::test::threads(2));
     EXPECT_EQ(again.written, 0u);
     EXPECT_EQ(again.skipped, s.written);
   }
@@ -334,7 +334,7 @@ TEST(Cam, WeightsFileWithTauEqualsTheRunOfAnImprovedModel) {
     o.out = out.path();
     o.quiet = true;
     o.cam.keep_branches = true;
-    amr::run_cam(o, amr::Runtime{2});
+    amr::run_cam(o, amr::test::threads(2));
     std::map<std::string, at::Tensor> m;
     for (auto& e : fs::directory_iterator(out.path()))
       if (e.path().extension() == ".npz") m[e.path().filename().string()] = amr::npz_get(amr::read_npz(e.path().string()), "cam_c", "x").clone();
@@ -413,7 +413,7 @@ TEST(Cam, UnreadableRunDirIsAClearError) {
   o.list = "val.txt";
   o.out = d / "out";
   try {
-    amr::run_cam(o, amr::Runtime{2});
+    amr::run_cam(o, amr::test::threads(2));
     FAIL();
   } catch (const amr::Error& e) {
     EXPECT_FALSE(std::string(e.what()).empty());
@@ -447,7 +447,7 @@ TEST(Cam, EqualsOfficialCamClassOnTheReferenceComputation) {
   o.list = "val.txt";
   o.out = dir / "cams";
   o.quiet = true;
-  amr::run_cam(o, amr::Runtime{2});
+  amr::run_cam(o, amr::test::threads(2));
   amr::test::run_python(std::string("official_cam_reference.py ") + AMR_REFERENCE_DIR + " " + (dir / "official.pth") +
                         " " + root + "/JPEGImages/img.jpg 2,14 1.0,0.5,1.5,2.0 0.5 " + (dir / "ref.npy"));
   amr::NamedArrays ours = amr::read_npz(dir / "cams/img.npz");
@@ -475,7 +475,7 @@ TEST(Eval, LabelPngsAgainstMasksHandComputed) {
   o.labels = dir / "labels";
   o.data = dir / "data";
   o.list = "val.txt";
-  amr::EvalResult r = amr::evaluate_labels(o, amr::Runtime{2});
+  amr::EvalResult r = amr::evaluate_labels(o, amr::test::threads(2));
   EXPECT_NEAR(r.points[r.best].metrics.miou, (0.5 + 1.0 / 3.0) / 2, 1e-12);
   auto bad = amr::test::run_cli("eval --labels " + (dir / "labels") + " --data " + (dir / "data") + " --list val.txt --sweep 0.1:0.2:0.1");
   EXPECT_EQ(bad.exit_code, 2);
@@ -529,10 +529,10 @@ TEST(Cam, XiOtherThanHalfWeighsTheSpotlight) {
   amr::EvalOptions sweep = eval_opts(rc.cams(), rc.root(), "val.txt");
   sweep.thresholds = {0.3};
   sweep.xis = {0.2, 0.8};
-  amr::EvalResult swept = amr::evaluate_cams(sweep, amr::Runtime{2});
+  amr::EvalResult swept = amr::evaluate_cams(sweep, amr::test::threads(2));
   amr::EvalOptions by_hand = eval_opts(fused_dir.path(), rc.root(), "val.txt");
   by_hand.thresholds = {0.3};
-  amr::EvalResult reference = amr::evaluate_cams(by_hand, amr::Runtime{2});
+  amr::EvalResult reference = amr::evaluate_cams(by_hand, amr::test::threads(2));
   ASSERT_EQ(swept.points.size(), 2u);
   EXPECT_EQ(swept.points[0].xi, std::optional<double>(0.2));
   EXPECT_DOUBLE_EQ(swept.points[0].metrics.miou, reference.points[0].metrics.miou);

@@ -163,6 +163,11 @@ TEST(Cli, NumbersAreWrittenInTheShortestRoundTripForm) {
   EXPECT_EQ(amr::shortest_double(0.1), "0.1");
   EXPECT_EQ(amr::shortest_double(0.30000000000000004), "0.30000000000000004");
   EXPECT_EQ(amr::shortest_double(0.0001), "0.0001");
+  EXPECT_EQ(amr::shortest_double(100), "100");
+  EXPECT_EQ(amr::shortest_double(65535), "65535");
+  EXPECT_EQ(amr::shortest_double(1e20), "1e+20");
+  for (double v : {1.0 / 3, 2.5e-8, 123456.789, 0.05, 1e-5, 4096.0})
+    EXPECT_EQ(std::stod(amr::shortest_double(v)), v) << amr::shortest_double(v);
   amr::TrainConfig c;
   c.data = "d";
   c.lr = 1e-7;

@@ -43,7 +43,7 @@ std::pair<size_t, size_t> compare_trees(const TempDir& a, const TempDir& same, c
 
 // Generates scenes and opens their train list.
 amr::VocDataset generate_and_open(const amr::ScenesOptions& o, int threads = 2) {
-  amr::generate_scenes(o, amr::Runtime{threads});
+  amr::generate_scenes(o, amr::test::threads(threads));
   amr::DatasetOptions d;
   d.root = o.out;
   d.list = "train.txt";
@@ -126,12 +126,12 @@ TEST(Scenes, SameSeedSameBytesAndSensibleContent) {
   o.size = 64;
   o.seed = 3;
   o.out = a.path();
-  amr::generate_scenes(o, amr::Runtime{2});
+  amr::generate_scenes(o, amr::test::threads(2));
   o.out = b.path();
-  amr::generate_scenes(o, amr::Runtime{1});
+  amr::generate_scenes(o, amr::test::threads(1));
   o.out = c.path();
   o.seed = 4;
-  amr::generate_scenes(o, amr::Runtime{2});
+  amr::generate_scenes(o, amr::test::threads(2));
   const auto [files, differ] = compare_trees(a, b, c);
   EXPECT_EQ(files, 16u * 2 + 4);  // jpg + png per scene, classes, cls_labels, train, val lists
   EXPECT_GT(differ, 16u);
@@ -214,7 +214,7 @@ TEST(Scenes, ClassSubsetDrawsOnlyThoseClasses) {
   o.seed = 2;
   o.out = dir.path();
   o.classes = amr::parse_fashion_classes("bag,trouser");
-  amr::generate_scenes(o, amr::Runtime{2});
+  amr::generate_scenes(o, amr::test::threads(2));
   std::ifstream in(dir / "classes.txt");
   std::stringstream names;
   names << in.rdbuf();
@@ -284,7 +284,7 @@ TEST(Scenes, FlatBackgroundScaleAndContrastKnobs) {
   EXPECT_EQ(o.object_scale[1], 0.5);
   o.out = a / "bad";
   o.background = "stripes";
-  EXPECT_THROW(amr::generate_scenes(o, amr::Runtime{2}), amr::Error);
+  EXPECT_THROW(amr::generate_scenes(o, amr::test::threads(2)), amr::Error);
 }
 
 namespace {
@@ -393,13 +393,13 @@ TEST(PartScenes, BodySignalMakesTheBodyTellTheClass) {
   o.kind = "parts";
   o.out = a / "bad";
   o.body_signal = 1.5;
-  EXPECT_THROW(amr::generate_scenes(o, amr::Runtime{2}), amr::Error);
+  EXPECT_THROW(amr::generate_scenes(o, amr::test::threads(2)), amr::Error);
   o.body_signal = 0;
   o.classes = {"bag"};
-  EXPECT_THROW(amr::generate_scenes(o, amr::Runtime{2}), amr::Error);
+  EXPECT_THROW(amr::generate_scenes(o, amr::test::threads(2)), amr::Error);
   o.kind = "lego";
   o.classes.clear();
-  EXPECT_THROW(amr::generate_scenes(o, amr::Runtime{2}), amr::Error);
+  EXPECT_THROW(amr::generate_scenes(o, amr::test::threads(2)), amr::Error);
   EXPECT_FALSE(fs::exists(a / "bad"));
   EXPECT_EQ(amr::parse_scene_classes("star,disc", "parts"), (std::vector<std::string>{"star", "disc"}));
   EXPECT_THROW(amr::parse_scene_classes("star,bag", "parts"), amr::Error);
@@ -446,7 +446,7 @@ TEST(Loader, EveryIdOncePerEpochInAnyThreading) {
   so.val = 0;
   so.size = 48;
   so.out = dir.path();
-  amr::generate_scenes(so, amr::Runtime{2});
+  amr::generate_scenes(so, amr::test::threads(2));
   amr::DatasetOptions d;
   d.root = dir.path();
   d.list = "train.txt";

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -148,18 +149,18 @@ TEST(Faults, EvalThresholdsAndCamFileContents) {
   o.list = "val.txt";
   write_cam(torch::rand({1, 4, 5}));
   o.thresholds = {std::nan("")};
-  expect_error([&] { amr::evaluate_cams(o, amr::Runtime{1}); }, "--bg-threshold");
+  expect_error([&] { amr::evaluate_cams(o, amr::test::threads(1)); }, "--bg-threshold");
   o.thresholds = {5.0};
-  expect_error([&] { amr::evaluate_cams(o, amr::Runtime{1}); }, "--bg-threshold");
+  expect_error([&] { amr::evaluate_cams(o, amr::test::threads(1)); }, "--bg-threshold");
   o.thresholds = {0.2};
-  EXPECT_NO_THROW(amr::evaluate_cams(o, amr::Runtime{1}));
+  EXPECT_NO_THROW(amr::evaluate_cams(o, amr::test::threads(1)));
   at::Tensor with_nan = torch::rand({1, 4, 5});
   with_nan[0][1][1] = std::nanf("");
   write_cam(with_nan);
-  expect_error([&] { amr::evaluate_cams(o, amr::Runtime{1}); }, "NaN");
+  expect_error([&] { amr::evaluate_cams(o, amr::test::threads(1)); }, "NaN");
   write_cam(torch::rand({1, 4, 5}), torch::rand({1, 1, 5}));  // a cam_c of another shape
   o.xis = {0.5};
-  expect_error([&] { amr::evaluate_cams(o, amr::Runtime{1}); }, "branch CAM");
+  expect_error([&] { amr::evaluate_cams(o, amr::test::threads(1)); }, "branch CAM");
 }
 
 TEST(Faults, StaleTempFilesOfADeadWriterAreRemoved) {
@@ -413,6 +414,9 @@ TEST(Faults, DeclaredSizesAreBoundedBeforeAllocation) {
   std::string png = read_text(dir / "ok.png");
   for (int k = 0; k < 2; ++k)
     for (int b = 0; b < 4; ++b) png[16 + 4 * k + b] = std::string("\x00\x0d\xbb\xa0", 4)[b];  // 900000
+  // A forger fixes the IHDR chunk's CRC (type + data: bytes 12..29).
+  const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17);
+  for (int b = 0; b < 4; ++b) png[29 + b] = static_cast<char>((crc >> (24 - 8 * b)) & 0xff);
   write_file(dir / "huge.png", png);
   expect_error([&] { amr::read_label_png(dir / "huge.png"); }, "declares 900000 x 900000 pixels");
   expect_error([&] { amr::read_rgb(dir / "huge.png"); }, "declares 900000 x 900000 pixels");

@@ -30,12 +30,9 @@ using TensorMap = std::map<std::string, at::Tensor>;
 TensorMap to_map(const amr::NamedTensors& t) { return TensorMap(t.begin(), t.end()); }
 
 // An official state_dict file under amr's names.
-TensorMap official(const std::string& path) {
-  amr::ImportOptions o;
-  o.arch = "resnet50";
-  o.num_classes = 20;
-  return to_map(amr::import_weights(path, o).tensors);
-}
+// The oracle's files under amr's names (buffer dumps hold NaN where a parameter has no
+// momentum buffer: renamed, not loaded into a model).
+TensorMap official(const std::string& path) { return to_map(amr::rename_official_keys(amr::read_pth(path))); }
 
 double max_abs(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();

@@ -74,7 +74,7 @@ class OfficialRefinement : public ::testing::Test {
     o.cam.scales = {1.0, 0.5, 0.75, 1.25, 1.5, 1.75, 2.0};
     o.cam.refine = refine;
     o.cam.adv.iterations = adv_iter;
-    amr::run_cam(o, amr::Runtime{1});
+    amr::run_cam(o, amr::test::threads(1));
     const std::string ref = *dir_ / ("ref_" + name + ".npy");
     amr::test::run_python(std::string("official_advcam_reference.py ") + AMR_REFERENCE_DIR + " " + (*dir_ / "official.pth") +
                           " " + root_ + "/JPEGImages/img.jpg " + kLabelsComma + " 1.0,0.5,0.75,1.25,1.5,1.75,2.0 0.5 " +

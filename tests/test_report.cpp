@@ -47,7 +47,7 @@ std::string make_eval(const TempDir& dir, const std::string& name, int seed) {
   o.thresholds = amr::parse_range("0.1:0.5:0.1", "--sweep");
   o.xis = amr::parse_range("0:1:0.25", "--xi-sweep");
   const std::string path = dir / (name + ".json");
-  std::ofstream(path) << amr::to_json(amr::evaluate_cams(o, amr::Runtime{2})).dump();
+  std::ofstream(path) << amr::to_json(amr::evaluate_cams(o, amr::test::threads(2))).dump();
   return path;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 #include <string>
 
+#include "amr/base/runtime.h"
+
 namespace amr::test {
 
 // A fresh directory under the system temp dir, removed by the destructor.
@@ -27,6 +29,13 @@ void run_python(const std::string& script_and_args);
 // Runs the `amr` binary.
 RunResult run_cli(const std::string& args);
 
-bool reference_available();  // the official AMR code beside the checkout
+bool reference_available();
+
+// The Runtime a stage gets in a test: `n` threads on the CPU.
+inline Runtime threads(int n) {
+  Runtime rt;
+  rt.threads = n;
+  return rt;
+}  // the official AMR code beside the checkout
 
 }  // namespace amr::test

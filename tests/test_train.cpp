@@ -28,7 +28,7 @@ std::string make_scenes(const TempDir& dir, int64_t n) {
   so.size = 48;
   so.out = dir / "data";
   so.seed = 5;
-  amr::generate_scenes(so, amr::Runtime{2});
+  amr::generate_scenes(so, amr::test::threads(2));
   return so.out;
 }
 

@@ -31,8 +31,13 @@ int main(int argc, char** argv) {
     // One line, like every other error (CLI11 would add a "Run with --help" line).
     std::cerr << "amr: error: " << e.what() << " (see amr --help)\n";
     return 2;  // the documented status of every error (CLI11 would use 105-114 by kind)
-  } catch (const std::exception& e) {
+  } catch (const amr::Error& e) {
     std::cerr << "amr: error: " << amr::one_line(e) << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    // Not foreseen by amr's checks: say so before the library's own words.
+    std::cerr << "amr: error: " << (argc > 1 ? argv[1] : "amr") << " stopped on an unexpected failure ("
+              << amr::one_line(e) << ")\n";
     return 2;
   }
   return 0;

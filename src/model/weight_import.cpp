@@ -33,7 +33,15 @@ WeightFormat detect(const NamedTensors& t, const std::string& path) {
 }
 
 // Official AMR / IRN keys -> AmrNet keys; the duplicate Sequential views are dropped.
-NamedTensors rename_official(const NamedTensors& in) {
+int64_t classes_of(const NamedTensors& t, const std::string& path) {
+  for (auto& [k, v] : t)
+    if (k == "classifier.weight") return v.size(0);
+  throw Error(path + ": no classifier.weight in the checkpoint");
+}
+
+}  // namespace
+
+NamedTensors rename_official_keys(const NamedTensors& in) {
   NamedTensors out;
   for (const auto& [k, v] : in) {
     if (starts_with(k, "resnet50_2.")) out.emplace_back("compensation." + k.substr(11), v);
@@ -44,14 +52,6 @@ NamedTensors rename_official(const NamedTensors& in) {
   }
   return out;
 }
-
-int64_t classes_of(const NamedTensors& t, const std::string& path) {
-  for (auto& [k, v] : t)
-    if (k == "classifier.weight") return v.size(0);
-  throw Error(path + ": no classifier.weight in the checkpoint");
-}
-
-}  // namespace
 
 ImportResult import_weights(const std::string& path, const ImportOptions& opt) {
   ResNetOptions backbone;
@@ -67,7 +67,7 @@ ImportResult import_weights(const std::string& path, const ImportOptions& opt) {
     r.report = load_state_dict(*model, r.tensors, opt.strict, path);
     return r;
   }
-  r.tensors = rename_official(raw);
+  r.tensors = rename_official_keys(raw);
   r.num_classes = classes_of(r.tensors, path);
   if (opt.num_classes > 0 && opt.num_classes != r.num_classes)
     throw Error(path + ": classifier has " + std::to_string(r.num_classes) + " classes, --num-classes says " +

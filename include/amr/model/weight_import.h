@@ -32,6 +32,10 @@ struct ImportResult {
   LoadReport report;
 };
 
+// The official AMR / IRN key layout (resnet50.*, resnet50_2.*, classifier*) under this
+// project's names (spotlight.*, compensation.*); IRN's stage/backbone aliases dropped.
+NamedTensors rename_official_keys(const NamedTensors& official);
+
 // Reads a .pth, renames its keys to this project's layout and checks them against a model of
 // `arch` (shapes included); throws one line on any mismatch when strict.
 ImportResult import_weights(const std::string& pth_path, const ImportOptions& opt);
