@@ -153,7 +153,11 @@ TEST(Distributed, SyncedStatisticsMakeTwoRanksEqualOneProcessWithAmms) {
   const std::string data = scenes(d, 20);
   const std::string amr =
       " --epochs 1 --batch 4" + common(data, "train") + " --set variant=amr --set sync_stats=true --set lr=0.005";
-  EXPECT_LE(two_ranks_vs_one_process(d, amr, "amr, bn: train, sync_stats"), 1e-5);
+  // Rounding only: the order of the sums differs, and the Gaussian's slope amplifies the last
+  // bits over the 5 steps. Measured 2.1e-5 on an AVX2-only CPU (the same with the code before
+  // the Runtime/config refactor, built from 2016eaf), below 1e-5 on AVX-512 machines; per-process
+  // statistics differ by 0.026 (PerProcessBatchStatisticsDifferFromOneProcess).
+  EXPECT_LE(two_ranks_vs_one_process(d, amr, "amr, bn: train, sync_stats"), 5e-5);
 }
 
 TEST(Distributed, BadSplitsAndFlagsAreOneLineErrors) {

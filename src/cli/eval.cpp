@@ -21,20 +21,21 @@ void add_eval(CLI::App& app, const RuntimeFlags& runtime) {
   cams->excludes(labels);
   add_config_option<std::string>(cmd, "--data", "data", f, table, "dataset root with SegmentationClass[Aug]/");
   add_config_option<std::string>(cmd, "--list", "list", f, table, "ids to evaluate");
-  auto* bg = add_parsed_config_option(cmd, "--bg-threshold", "thresholds", f, table, "background threshold (default 0.2)",
-                                      [](const std::string& v) { return parse_range(v, "--bg-threshold"); });
-  bg->check(between(0, 1));
-  auto* sweep = add_parsed_config_option(cmd, "--sweep", "thresholds", f, table,
-                                         "background thresholds START:STOP:STEP (e.g. 0.05:0.60:0.05)",
-                                         [](const std::string& v) { return parse_range(v, "--sweep"); });
-  bg->excludes(sweep);
+  add_parsed_config_option(cmd, "--bg-threshold", "thresholds", f, table, "background threshold (default 0.2)",
+                           [](const std::string& v) { return parse_range(v, "--bg-threshold"); })
+      ->check(between(0, 1));
+  // --sweep wins over --bg-threshold, in any order.
+  auto sweep = std::make_shared<std::vector<double>>();
+  add_parsed(cmd, "--sweep", "background thresholds START:STOP:STEP (e.g. 0.05:0.60:0.05)",
+             [sweep](const std::string& v) { *sweep = parse_range(v, "--sweep"); });
   add_parsed_config_option(cmd, "--xi-sweep", "xis", f, table, "fusion weights START:STOP:STEP (needs CAMs from --save-branches)",
                            [](const std::string& v) { return parse_range(v, "--xi-sweep"); });
   cmd->add_option("--json", *json, "write every metric to this JSON file");
   cmd->add_flag_function("--constant", [f](int64_t) { f->set("constant", true); },
                          "baseline: every CAM replaced by a constant map (the image's first class everywhere)");
   add_threads(cmd, runtime);
-  on_run(cmd, runtime, [f, config, json](const Runtime& rt) {
+  on_run(cmd, runtime, [f, config, json, sweep](const Runtime& rt) {
+    if (!sweep->empty()) f->set("thresholds", *sweep);
     const EvalOptions o = load_eval_config(*config, *f);
     const EvalResult r = o.labels.empty() ? evaluate_cams(o, rt) : evaluate_labels(o, rt);
     std::cout << markdown_report(r);

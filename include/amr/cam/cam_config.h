@@ -2,13 +2,9 @@
 #include <string>
 
 #include "amr/cam/cam_runner.h"
+#include "amr/io/config_fwd.h"
 
 namespace amr {
-
-template <typename C>
-class ConfigTable;
-template <typename C>
-class ConfigFlags;
 
 // `amr cam`'s settings as a config (keys: run, weights, arch, strides, tau, tau_mode, data, list,
 // out, labels_from_masks, scales, flip, xi, branch, classes, score_threshold, precision, refine,

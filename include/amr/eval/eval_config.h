@@ -2,13 +2,9 @@
 #include <string>
 
 #include "amr/eval/segmentation.h"
+#include "amr/io/config_fwd.h"
 
 namespace amr {
-
-template <typename C>
-class ConfigTable;
-template <typename C>
-class ConfigFlags;
 
 // `amr eval`'s settings as a config (keys: cams, labels, data, list, thresholds, xis, constant):
 // a YAML file (with `_base_`), then typed flags over it; checked (one of cams / labels, sweeps

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "amr/model/options.h"
+#include "amr/io/config_fwd.h"
 
 namespace YAML {
 class Node;
@@ -79,10 +80,6 @@ struct TrainConfig {
   double lr_mult_classifier_value() const;
 };
 
-template <typename C>
-class ConfigTable;
-template <typename C>
-class ConfigFlags;
 // Every key of TrainConfig: YAML, config.yaml, typed flags.
 const ConfigTable<TrainConfig>& train_config_table();
 using TrainConfigFlags = ConfigFlags<TrainConfig>;
