@@ -18,14 +18,14 @@ void add_config_flag(CLI::App* cmd, const std::string& flag, const std::string& 
   if (check) o->check(*check);
 }
 
-void add_world_flags(CLI::App* cmd, WorldOptions& world) {
+void add_world_flags(CLI::App* cmd, WorldFlags& world) {
   auto* group = "data-parallel (c10d Gloo on CPU, NCCL on CUDA; torchrun's RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT when absent)";
-  cmd->add_option("--world-size", world.world_size, "number of ranks (processes) of the job")->group(group)->check(at_least(1));
-  cmd->add_option("--rank", world.rank, "this process's rank, 0 .. world size - 1 (rank 0 writes --out)")
+  add_optional(cmd, "--world-size", world.world_size, "number of ranks (processes) of the job")->group(group)->check(at_least(1));
+  add_optional(cmd, "--rank", world.rank, "this process's rank, 0 .. world size - 1 (rank 0 writes --out)")
       ->group(group)
       ->check(at_least(0));
-  cmd->add_option("--master-addr", world.master_addr, "rank 0's address (default 127.0.0.1)")->group(group);
-  cmd->add_option("--master-port", world.master_port, "rank 0's TCP port (default 29500)")->group(group)->check(between(1, 65535));
+  add_optional(cmd, "--master-addr", world.master_addr, "rank 0's address (default 127.0.0.1)")->group(group);
+  add_optional(cmd, "--master-port", world.master_port, "rank 0's TCP port (default 29500)")->group(group)->check(between(1, 65535));
   cmd->add_option("--dist-timeout", world.timeout_s, "seconds before a missing or dead rank is an error (default 300)")
       ->group(group)
       ->check(at_least(1));
@@ -38,9 +38,9 @@ void add_train(CLI::App& app, const RuntimeFlags& runtime) {
     std::string config;
     std::vector<std::string> set;
     TrainOptions opt;
+    WorldFlags world;
   };
   auto a = std::make_shared<Args>();
-  a->opt.world = WorldOptions{-1, -1, -1, "", 0, 300};
   auto f = std::make_shared<TrainConfigFlags>();
   auto* cmd = app.add_subcommand("train", "train the cam, amr or amr-improved variant");
   cmd->add_option("--out", a->opt.run_dir, "run directory (config.yaml, log.jsonl, last.pt, model.pt)")->required();
@@ -71,7 +71,7 @@ void add_train(CLI::App& app, const RuntimeFlags& runtime) {
   add_optional(cmd, "--stop-after-steps", a->opt.stop_after_steps, "stop after N optimizer steps, checkpointed (resumable)")
       ->check(at_least(1));
   cmd->add_flag("--quiet", a->opt.quiet, "no progress output");
-  add_world_flags(cmd, a->opt.world);
+  add_world_flags(cmd, a->world);
   add_threads(cmd, runtime);
   add_device(cmd, runtime);
   on_run(cmd, runtime, [a, f](const Runtime& rt) {
@@ -81,7 +81,7 @@ void add_train(CLI::App& app, const RuntimeFlags& runtime) {
       base = a->opt.run_dir + "/config.yaml";
     }
     TrainOptions opt = a->opt;
-    opt.world = resolve_world(a->opt.world);
+    opt.world = resolve_world(a->world);
     const TrainSummary s = train(load_train_config(base, *f, a->set), opt, rt);
     std::cout << (s.finished ? "finished" : "stopped") << " after " << s.steps << " steps, loss " << s.last_loss
               << (s.finished ? ", " + std::to_string(s.images_per_second) + " img/s; weights in " + opt.run_dir + "/model.pt"

@@ -39,15 +39,19 @@ bool is_loopback(const std::string& host) { return host == "localhost" || host.r
 
 }  // namespace
 
-WorldOptions resolve_world(WorldOptions o) {
-  if (o.world_size < 0) o.world_size = env_int("WORLD_SIZE", 1, 1, 1 << 16);
-  if (o.rank < 0) o.rank = env_int("RANK", 0, 0, 1 << 16);
-  if (o.local_rank < 0) o.local_rank = env_int("LOCAL_RANK", 0, 0, 1 << 16);
-  if (o.master_addr.empty()) {
+WorldOptions resolve_world(const WorldFlags& given) {
+  WorldOptions o;
+  o.world_size = given.world_size ? *given.world_size : env_int("WORLD_SIZE", 1, 1, 1 << 16);
+  o.rank = given.rank ? *given.rank : env_int("RANK", 0, 0, 1 << 16);
+  o.local_rank = given.local_rank ? *given.local_rank : env_int("LOCAL_RANK", 0, 0, 1 << 16);
+  if (given.master_addr) {
+    o.master_addr = *given.master_addr;
+  } else {
     const char* a = std::getenv("MASTER_ADDR");
     o.master_addr = a && *a ? a : "127.0.0.1";
   }
-  if (o.master_port <= 0) o.master_port = env_int("MASTER_PORT", 29500, 1, 65535);
+  o.master_port = given.master_port ? *given.master_port : env_int("MASTER_PORT", 29500, 1, 65535);
+  o.timeout_s = given.timeout_s;
   if (o.world_size < 1) throw Error("--world-size: expected at least 1, got " + std::to_string(o.world_size));
   if (o.rank >= o.world_size)
     throw Error("--rank " + std::to_string(o.rank) + ": expected 0 <= rank < world size " + std::to_string(o.world_size));

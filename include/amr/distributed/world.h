@@ -1,5 +1,6 @@
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,14 @@ struct WorldOptions {
   int master_port = 29500;
   double timeout_s = 300;  // rendezvous and every collective: a dead or stuck rank is an error after this
 };
-// Fills the fields not given (world_size/rank < 0, master_addr "", master_port 0) from the
-// environment, then the defaults; throws naming the flag or variable on a bad value.
-WorldOptions resolve_world(WorldOptions given);
+// What the flags said; unset: torchrun's environment, then WorldOptions' defaults.
+struct WorldFlags {
+  std::optional<int> world_size, rank, local_rank, master_port;
+  std::optional<std::string> master_addr;
+  double timeout_s = 300;
+};
+// Throws naming the flag or variable on a bad value.
+WorldOptions resolve_world(const WorldFlags& given);
 // Ranks on this machine (torchrun's LOCAL_WORLD_SIZE; 1 when unset): they share its cores.
 int local_world_size();
 
