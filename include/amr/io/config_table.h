@@ -146,11 +146,6 @@ class ConfigFlags {
   void apply(C& c, const ConfigTable<C>& table) const {
     for (const auto& [key, value] : edits_) table.set(c, key, value);
   }
-  bool given(const std::string& key) const {
-    for (const auto& [k, v] : edits_)
-      if (k == key) return true;
-    return false;
-  }
 
  private:
   std::vector<std::pair<std::string, std::any>> edits_;
