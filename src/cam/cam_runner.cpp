@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <future>
 #include <fstream>
-#include <iostream>
 #include <set>
 #include <nlohmann/json.hpp>
 

@@ -2,10 +2,6 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
-#include <functional>
-#include <map>
-#include <sstream>
 
 #include "amr/base/error.h"
 #include "amr/base/text.h"
