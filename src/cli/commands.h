@@ -10,6 +10,7 @@ void add_import_weights(CLI::App& app, const RuntimeFlags& rt);
 void add_forward(CLI::App& app, const RuntimeFlags& rt);
 void add_scenes(CLI::App& app, const RuntimeFlags& rt);
 void add_train(CLI::App& app, const RuntimeFlags& rt);
+void add_recalibrate(CLI::App& app, const RuntimeFlags& rt);
 void add_cam(CLI::App& app, const RuntimeFlags& rt);
 void add_eval(CLI::App& app, const RuntimeFlags& rt);
 void add_erase_test(CLI::App& app, const RuntimeFlags& rt);

@@ -87,6 +87,7 @@ void add_train(CLI::App& app, const RuntimeFlags& runtime) {
               << (s.finished ? ", " + std::to_string(s.images_per_second) + " img/s; weights in " + opt.run_dir + "/model.pt"
                              : std::string(", resume with --resume"))
               << "\n";
+    for (const auto& note : s.notes) std::cout << "note: " << note << "\n";
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
@@ -208,6 +209,44 @@ std::string pct(double v) {
 nlohmann::json num(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
 }  // namespace
 
+std::optional<FusionSummary> fusion_summary(const std::vector<std::pair<double, double>>& xi_miou) {
+  std::optional<FusionSummary> f;
+  std::vector<double> xis;
+  for (const auto& [xi, miou] : xi_miou) {
+    if (std::isnan(miou)) continue;
+    if (std::find(xis.begin(), xis.end(), xi) == xis.end()) xis.push_back(xi);
+    if (!f) f.emplace();
+    if (xis.size() == 1 || miou > f->fused) f->fused = miou, f->best_xi = xi;
+    auto& alone = xi == 1.0 ? f->spotlight_alone : f->compensation_alone;
+    if ((xi == 1.0 || xi == 0.0) && (!alone || miou > *alone)) alone = miou;
+  }
+  if (xis.size() < 2) return std::nullopt;
+  return f;
+}
+
+std::optional<FusionSummary> fusion_summary(const EvalResult& r) {
+  std::vector<std::pair<double, double>> xi_miou;
+  for (const auto& p : r.points)
+    if (p.xi) xi_miou.emplace_back(*p.xi, p.metrics.miou);
+  return fusion_summary(xi_miou);
+}
+
+std::string FusionSummary::sentence() const {
+  std::ostringstream o;
+  if (one_branch_best())
+    o << "The fusion did not help: the best CAM is the " << (best_xi == 1.0 ? "spotlight" : "compensation")
+      << " branch alone (xi " << best_xi << ", mIoU " << pct(fused) << ")";
+  else
+    o << "Fused (xi " << best_xi << ") mIoU " << pct(fused);
+  o << "; spotlight alone " << (spotlight_alone ? pct(*spotlight_alone) : std::string("not evaluated (no xi 1)"))
+    << ", compensation alone " << (compensation_alone ? pct(*compensation_alone) : std::string("not evaluated (no xi 0)"))
+    << ".";
+  if (best_xi == 1.0 && compensation_alone && *compensation_alone < fused - 0.05)
+    o << " A compensation branch far below the spotlight is the mark of stale BatchNorm statistics "
+         "(amr recalibrate RUN).";
+  return o.str();
+}
+
 std::string markdown_report(const EvalResult& r) {
   const EvalPoint& b = r.points[r.best];
   std::ostringstream o;
@@ -217,6 +256,7 @@ std::string markdown_report(const EvalResult& r) {
   o << "; pixel accuracy " << pct(b.metrics.pixel_accuracy);
   if (r.has_parts) o << "; recall on part pixels " << pct(b.parts.part_recall()) << ", on body pixels " << pct(b.parts.body_recall());
   o << "\n\n";
+  if (const auto f = fusion_summary(r)) o << f->sentence() << "\n\n";
   o << "| class | IoU | precision | recall | FP | FN |\n|---|---:|---:|---:|---:|---:|\n";
   for (size_t k = 0; k < b.metrics.classes.size(); ++k)
     o << "| " << b.metrics.classes[k] << " | " << pct(b.metrics.iou[k]) << " | " << pct(b.metrics.precision[k]) << " | "
@@ -253,6 +293,12 @@ nlohmann::json to_json(const EvalResult& r) {
                      {"recall", num(p.metrics.recall[k])}, {"fp", num(p.metrics.fp_rate[k])}, {"fn", num(p.metrics.fn_rate[k])}});
     pj["classes"] = cls;
     j["points"].push_back(pj);
+  }
+  if (const auto f = fusion_summary(r)) {
+    nlohmann::json fj = {{"fused", num(f->fused)}, {"best_xi", f->best_xi}, {"fusion_helped", !f->one_branch_best()}};
+    if (f->spotlight_alone) fj["spotlight_alone"] = num(*f->spotlight_alone);
+    if (f->compensation_alone) fj["compensation_alone"] = num(*f->compensation_alone);
+    j["fusion"] = fj;
   }
   return j;
 }

@@ -31,7 +31,7 @@ const ConfigTable<TrainConfig>& train_config_table() {
     t.add("weight_decay", &C::weight_decay).add("poly_power", &C::poly_power).add("warmup_steps", &C::warmup_steps);
     t.add("crop", &C::crop).add("resize_long", &C::resize_long).add("hflip", &C::hflip).add("cutout", &C::cutout);
     t.add("cutout_boxes", &C::cutout_boxes).add("workers", &C::workers).add("seed", &C::seed);
-    t.add("sync_stats", &C::sync_stats);
+    t.add("sync_stats", &C::sync_stats).add("precise_bn", &C::precise_bn);
     t.add_named<MemoryMode>("memory", [](C& c) -> MemoryMode& { return c.memory; }, parse_memory_mode,
                             [](MemoryMode m) { return to_string(m); });
     t.add("checkpoint_every", &C::checkpoint_every).add("log_every", &C::log_every);
@@ -48,6 +48,8 @@ void TrainConfig::resolve() {
   tau = tau_value();  // the variant's defaults where unset
   area_weight = area_weight_value();
   lr_mult_classifier = lr_mult_classifier_value();
+  precise_bn = precise_bn_value();
+  if (*precise_bn < 0) bad("precise_bn", "expected a number of batches >= 0 (0: off)");
   gaussian_threshold(*tau, tau_mode);
   if (!(*area_weight >= 0)) bad("area_weight", "expected >= 0");
   if (!(*lr_mult_classifier >= 0)) bad("lr_mult_classifier", "expected >= 0");
@@ -84,6 +86,7 @@ void TrainConfig::resolve() {
 double TrainConfig::tau_value() const { return tau.value_or(variant == "amr-improved" ? 0.3 : 0.0); }
 double TrainConfig::area_weight_value() const { return area_weight.value_or(variant == "amr-improved" ? 0.05 : 0.0); }
 double TrainConfig::lr_mult_classifier_value() const { return lr_mult_classifier.value_or(variant == "cam" ? 10.0 : 1.0); }
+int64_t TrainConfig::precise_bn_value() const { return precise_bn.value_or(dual() ? 200 : 0); }
 
 TrainConfig config_from_yaml_text(const std::string& text, const std::string& what) {
   TrainConfig c;

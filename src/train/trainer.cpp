@@ -20,9 +20,12 @@
 #include "amr/base/progress.h"
 #include "amr/model/batch_stats.h"
 #include "amr/model/model_file.h"
+#include "amr/model/precise_bn.h"
 #include "amr/base/runtime.h"
 #include "amr/train/data_parallel.h"
+#include "amr/train/recalibrate.h"
 #include "amr/train/run_dir.h"
+#include "amr/train/training_data.h"
 #include "amr/train/validation.h"
 
 namespace fs = std::filesystem;
@@ -70,45 +73,33 @@ StepLosses forward_backward(AmrNet& net, const at::Tensor& images, const at::Ten
 
 namespace {
 
-VocDataset open_list(const TrainConfig& c, const std::string& list) {
-  DatasetOptions d;
-  d.root = c.data;
-  d.list = list;
-  d.labels_from_masks = c.labels_from_masks;
-  d.label_min_fraction = c.label_min_fraction;
-  d.skip_bad = c.skip_bad;
-  d.require_masks = c.labels_from_masks;
-  return open_voc(d);
-}
+// Validation in eval mode and, where eval mode reads BatchNorm running statistics, with batch
+// statistics; the branches whose two scores disagree.
+struct Validation {
+  BranchMetrics running;
+  std::optional<BranchMetrics> batch;
+  std::vector<std::string> stale;
+};
 
-LoaderOptions train_loader_options(const TrainConfig& c, const World& world, bool pin_memory) {
-  LoaderOptions lo;
-  lo.pin_memory = pin_memory;
-  lo.batch = c.batch / world.size();
-  lo.rank = world.rank();
-  lo.world_size = world.size();
-  lo.workers = c.workers;
-  lo.seed = c.seed;
-  lo.augment = AugmentOptions{c.resize_long[0], c.resize_long[1], c.hflip, c.crop};
-  lo.cutout = c.cutout;
-  lo.cutout_boxes = c.cutout_boxes;
-  lo.crop_labels = c.labels_from_masks;
-  lo.label_min_fraction = c.label_min_fraction;
-  lo.skip_bad = c.skip_bad;
-  return lo;
-}
-
-nlohmann::json epoch_line(int64_t epoch, int64_t step, const BranchMetrics* m) {
-  nlohmann::json j = {{"type", "epoch"}, {"epoch", epoch}, {"step", step}};
-  if (m) {
-    j["val_map"] = m->spotlight.map;
-    j["val_f1"] = m->spotlight.f1_micro;
-    j["val_f1_macro"] = m->spotlight.f1_macro;
-    if (m->compensation) {
-      j["val_map_compensation"] = m->compensation->map;
-      j["val_f1_compensation"] = m->compensation->f1_micro;
-    }
+void add_metrics(nlohmann::json& j, const BranchMetrics& m, const std::string& suffix) {
+  j["val_map" + suffix] = m.spotlight.map;
+  j["val_f1" + suffix] = m.spotlight.f1_micro;
+  j["val_f1_macro" + suffix] = m.spotlight.f1_macro;
+  if (m.compensation) {
+    j["val_map_compensation" + suffix] = m.compensation->map;
+    j["val_f1_compensation" + suffix] = m.compensation->f1_micro;
   }
+}
+
+void add_validation(nlohmann::json& j, const Validation& v) {
+  add_metrics(j, v.running, "");
+  if (v.batch) add_metrics(j, *v.batch, "_batch_stats");
+  if (!v.stale.empty()) j["stale_statistics"] = v.stale;
+}
+
+nlohmann::json epoch_line(int64_t epoch, int64_t step, const Validation* v) {
+  nlohmann::json j = {{"type", "epoch"}, {"epoch", epoch}, {"step", step}};
+  if (v) add_validation(j, *v);
   return j;
 }
 
@@ -147,19 +138,29 @@ void check_position(const Position& pos, const TrainConfig& c, int64_t max_step,
 }
 
 std::string progress_text(const TrainConfig& c, int64_t epoch, int64_t step, int64_t max_step, double loss, double lr,
-                          double images_per_s, double eta_s) {
+                          double images_per_s, double eta_s, const std::string& tag) {
   std::ostringstream o;
   o << "epoch " << epoch + 1 << "/" << c.epochs << " step " << step << "/" << max_step << " loss " << std::fixed
     << std::setprecision(4) << loss << " lr " << std::setprecision(5) << lr << " " << std::setprecision(1) << images_per_s
-    << " img/s ETA " << format_duration(eta_s);
+    << " img/s ETA " << format_duration(eta_s) << tag;
   return o.str();
 }
 
-void print_validation(int64_t epoch, const BranchMetrics& m) {
-  std::cerr << "epoch " << epoch + 1 << " validation: mAP " << std::setprecision(3) << m.spotlight.map << " F1 "
-            << m.spotlight.f1_micro;
+void print_validation(const std::string& when, const Validation& v) {
+  const BranchMetrics& m = v.running;
+  std::cerr << when << " validation: mAP " << std::setprecision(3) << m.spotlight.map << " F1 " << m.spotlight.f1_micro;
   if (m.compensation) std::cerr << " (compensation mAP " << m.compensation->map << " F1 " << m.compensation->f1_micro << ")";
   std::cerr << "\n";
+  for (const auto& w : v.stale) std::cerr << "warning: " << when << ": " << w << "\n";
+}
+
+// The words the progress line carries while the last validation found stale statistics.
+std::string stale_tag(const Validation& v) {
+  std::string branches;
+  for (const char* b : {"spotlight", "compensation"})
+    for (const auto& w : v.stale)
+      if (w.find(std::string("the ") + b + " branch") == 0) branches += (branches.empty() ? "" : ", ") + std::string(b);
+  return branches.empty() ? "" : " [stale BatchNorm statistics: " + branches + "]";
 }
 
 // One training run in progress: set up by the constructor (config checks, ranks, run
@@ -171,10 +172,10 @@ class Session {
         opt_(opt),
         world_(opt.world),
         run_(checked_run_dir(c_, opt, world_)),
-        ds_(open_list(c_, c_.list)),
+        ds_(open_training_list(c_, c_.list)),
         device_(torch_device(rt.device, opt.world.local_rank)),
         lopt_(loss_options(c_)) {
-    if (!c_.val_list.empty()) val_ = std::make_unique<VocDataset>(open_list(c_, c_.val_list));
+    if (!c_.val_list.empty()) val_ = std::make_unique<VocDataset>(open_training_list(c_, c_.val_list));
     world_.agree("data", std::to_string(ds_.ids.size()) + " training ids, " + std::to_string(ds_.num_classes()) +
                              " classes, " + std::to_string(val_ ? val_->ids.size() : 0) + " validation ids",
                  "the data set");
@@ -224,10 +225,12 @@ class Session {
       }
       end_epoch(epoch);
     }
+    precise_batch_norm();
     run_.save_final(net_);
     world_.barrier("finishing");  // every rank exits once model.pt is written
     summary_.steps = pos_.step;
     summary_.finished = true;
+    summary_.notes = notes_;
     summary_.images_per_second = progress_->seconds() > 0 ? images_ / progress_->seconds() : 0;
     return summary_;
   }
@@ -275,7 +278,7 @@ class Session {
     run_.log(j);
     summary_.last_loss = losses.total;
     progress_->update(pos_.step, progress_text(c_, epoch, pos_.step, max_step_, losses.total, lr_now,
-                                              images_ / progress_->seconds(), progress_->eta(steps_, pos_.step)));
+                                              images_ / progress_->seconds(), progress_->eta(steps_, pos_.step), stale_tag_));
   }
 
   void average_over_ranks(StepLosses& losses) {
@@ -290,17 +293,54 @@ class Session {
     progress_->end_line();
     pos_.epoch = epoch + 1;
     pos_.samples = 0;
-    std::optional<BranchMetrics> m;
+    std::optional<Validation> v;
     if (val_) {
-      ScopedStatsAllReduce per_rank{*net_, StatsAllReduce()};  // ranks may hold different numbers of validation batches
-      m = validate_classification(net_, *val_, c_, world_);
-      if (!opt_.quiet && world_.is_root()) print_validation(epoch, *m);
+      v = validation();
+      if (!opt_.quiet && world_.is_root()) print_validation("epoch " + std::to_string(epoch + 1), *v);
+      stale_tag_ = stale_tag(*v);
+      if (epoch + 1 == c_.epochs) notes_for_last_epoch(*v);
     }
-    nlohmann::json line = epoch_line(epoch + 1, pos_.step, m ? &*m : nullptr);
+    nlohmann::json line = epoch_line(epoch + 1, pos_.step, v ? &*v : nullptr);
     if (world_.distributed()) line["parameter_sums"] = parameter_checksums(world_, net_);
     run_.log(line);
     run_.save_epoch(net_, epoch + 1);
     run_.save_checkpoint(net_, *sgd_, pos_);
+  }
+
+  Validation validation() {
+    ScopedStatsAllReduce per_rank{*net_, StatsAllReduce()};  // ranks may hold different numbers of validation batches
+    Validation v;
+    v.running = validate_classification(net_, *val_, c_, world_);
+    if (!running_stat_batch_norms(*net_).empty()) {
+      v.batch = validate_classification(net_, *val_, c_, world_, StatsSource::Batch);
+      v.stale = stale_statistics_warnings(v.running, *v.batch);
+    }
+    return v;
+  }
+
+  void notes_for_last_epoch(const Validation& v) {
+    notes_.clear();
+    for (const auto& w : v.stale) notes_.push_back("last epoch: " + w);
+  }
+
+  // After the last epoch, as a resumed run that stopped here does it again: the running
+  // statistics averaged over training batches (precise_bn), then validated once more.
+  void precise_batch_norm() {
+    if (c_.precise_bn_value() < 1 || running_stat_batch_norms(*net_).empty()) return;
+    if (!opt_.quiet && world_.is_root())
+      std::cerr << "precise BatchNorm: averaging the statistics of up to " << c_.precise_bn_value() << " training batches\n";
+    const PreciseBnResult r = recalibrate_on_training_data(net_, *loader_, c_.epochs, c_.precise_bn_value(), device_, world_);
+    nlohmann::json line = {{"type", "precise_bn"}, {"step", pos_.step}, {"layers", r.layers}, {"batches", r.batches}};
+    std::string done = "precise BatchNorm: " + std::to_string(r.layers) + " layers, statistics of " +
+                       std::to_string(r.batches) + " training batches";
+    if (val_) {
+      const Validation v = validation();
+      add_validation(line, v);
+      if (!opt_.quiet && world_.is_root()) print_validation("after precise BatchNorm", v);
+      if (!notes_.empty()) notes_.push_back(done + (v.stale.empty() ? ": repaired" : ": NOT repaired"));
+      for (const auto& w : v.stale) notes_.push_back("after precise BatchNorm: " + w);
+    }
+    run_.log(line);
   }
 
   const TrainConfig c_;
@@ -319,6 +359,8 @@ class Session {
   std::unique_ptr<Progress> progress_;
   Position pos_;
   TrainSummary summary_;
+  std::string stale_tag_;
+  std::vector<std::string> notes_;
   int64_t steps_ = 0;  // taken by this process (a resumed run counts from its resumption)
   double images_ = 0;
 };

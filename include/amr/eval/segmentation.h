@@ -84,6 +84,20 @@ EvalResult evaluate_labels(const EvalOptions& opt, const Runtime& rt);
 // `gt` is predicted by `pred`.
 void count_part_recall(const cv::Mat& pred, const cv::Mat& gt, const cv::Mat& parts, PartRecall& r);
 
+// The fused CAM against each branch alone, from a xi sweep (xi 1: the spotlight alone, xi 0:
+// the compensation alone), each at its best threshold.
+struct FusionSummary {
+  double fused = 0, best_xi = 0;  // the best point of the sweep
+  std::optional<double> spotlight_alone, compensation_alone;  // when xi 1 / xi 0 were evaluated
+  bool one_branch_best() const { return best_xi == 0.0 || best_xi == 1.0; }
+  // When one branch alone is best: that the fusion did not help, with each branch's best mIoU;
+  // else the fused mIoU beside each branch's.
+  std::string sentence() const;
+};
+// (xi, mIoU) of every point evaluated; nothing unless two xi values or more were.
+std::optional<FusionSummary> fusion_summary(const std::vector<std::pair<double, double>>& xi_miou);
+std::optional<FusionSummary> fusion_summary(const EvalResult& r);
+
 std::string markdown_report(const EvalResult& r);
 nlohmann::json to_json(const EvalResult& r);
 

@@ -53,6 +53,7 @@ class GateConvImpl : public torch::nn::Module, public StatsSynced {
  public:
   explicit GateConvImpl(bool bn_batch_stats_always);
   at::Tensor forward(const at::Tensor& x);
+  bool batch_stats_always() const { return batch_stats_always_; }
   torch::nn::Conv2d conv{nullptr};
   BatchNorm bn{nullptr};
 

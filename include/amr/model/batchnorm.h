@@ -22,6 +22,8 @@ class BatchNormImpl : public torch::nn::Module, public StatsSynced {
   // identity. Inference only (the statistics and affine parameters are then frozen in `conv`).
   void fold_into(torch::nn::Conv2dImpl& conv);
   bool folded() const { return folded_; }
+  double momentum() const { return momentum_; }
+  void set_momentum(double m) { momentum_ = m; }
 
   at::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 

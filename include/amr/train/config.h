@@ -67,6 +67,10 @@ struct TrainConfig {
   // batches, as SyncBatchNorm (false: per rank, as the official DataParallel's replicas).
   bool sync_stats = false;
   MemoryMode memory = MemoryMode::Store;  // YAML: store | checkpoint (the compensation blocks recomputed in backward)
+  // Precise BatchNorm after the last epoch: the running statistics of every BatchNorm that eval
+  // mode reads replaced by the average of this many training batches' statistics (at most one
+  // epoch's). Unset: the variant's (amr variants 200, cam 0); 0: off (the official recipe).
+  std::optional<int64_t> precise_bn;
   int64_t checkpoint_every = 0;  // steps; 0: once per epoch
   int64_t log_every = 10;
 
@@ -78,6 +82,7 @@ struct TrainConfig {
   double tau_value() const;
   double area_weight_value() const;
   double lr_mult_classifier_value() const;
+  int64_t precise_bn_value() const;
 };
 
 // Every key of TrainConfig: YAML, config.yaml, typed flags.

@@ -1,6 +1,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "amr/distributed/world.h"
 #include "amr/model/amr_net.h"
@@ -28,11 +29,17 @@ struct TrainSummary {
   double last_loss = 0;
   double images_per_second = 0;
   bool finished = false;  // all epochs done (model.pt written)
+  // What the user must know about the result, one sentence each: branches whose eval-mode
+  // validation collapsed against their batch-statistics validation, and whether precise
+  // BatchNorm repaired them.
+  std::vector<std::string> notes;
 };
 
 // `amr train`: trains the cam / amr / amr-improved variant into a RunDir (config.yaml,
 // log.jsonl, last.pt (resumable), epoch_<n>.pt, model.pt). The loop reads as the algorithm:
-// batch -> forward_backward -> optimizer step -> log; per epoch validation and checkpoints.
+// batch -> forward_backward -> optimizer step -> log; per epoch validation (eval mode, and with
+// batch statistics where BatchNorm running statistics are read) and checkpoints; after the last
+// epoch precise BatchNorm (config precise_bn), then model.pt.
 // Data-parallel (opt.world): every rank runs this loop on its share of each global batch, the
 // gradients are averaged over the ranks before the step, rank 0 alone writes RUN. The networks
 // run on rt.device (cuda without an index: the local rank's GPU).
