@@ -11,6 +11,8 @@
 #   CamVid: no pretraining exists for street photos, so cam trains from scratch and the
 #   compensation backbone starts from the cam run's backbone (--init CAM_RUN; AMMs and
 #   classifier2 fresh, as in the official recipe).
+# The amr variants train with precise BatchNorm (their default) and are evaluated also without it
+# (their last epoch's model, saved before the recalibration): the precise BatchNorm table.
 # Same data, same budget for every variant. Writes bench/results/quality.md. Run alone.
 # Resumable: a rerun skips finished runs, CAMs and evaluations.
 # Knobs (environment): SEEDS ("0 1 2"), FASHION_TRAIN (2400), FASHION_VAL (300), PRE_TRAIN (6000),
@@ -51,12 +53,21 @@ F=$OUT/fashion; S=$OUT/fashion-single
   --min-contrast 60 --classes $CLASSES --seed 101 >/dev/null
 SWEEP="--sweep 0.005:0.6:0.005"  # PartScenes CAMs are peaky: AMR's best threshold was at 0.02, the lower end of a 0.02 grid
 
-evaluate() {  # run dir, data, list, name, extra cam flags...
-  local run=$1 data=$2 list=$3 name=$4; shift 4
-  $AMR cam --run "$run" --data "$data" --list "$list" --out "$OUT/cams/$name" --save-branches --resume --quiet "$@" >/dev/null
+evaluate() {  # run dir (or model file), data, list, name, extra cam flags...
+  local run=$1 data=$2 list=$3 name=$4 model=(--run "$1"); shift 4
+  [[ -f $run ]] && model=(--weights "$run")
+  $AMR cam "${model[@]}" --data "$data" --list "$list" --out "$OUT/cams/$name" --save-branches --resume --quiet "$@" >/dev/null
   if [[ $name == *cam_* && $name != *amr* ]]; then xs=""; else xs="--xi-sweep 0:1:0.1"; fi
   [[ -f $OUT/$name.json ]] ||
     $AMR eval --cams "$OUT/cams/$name" --data "$data" --list "$list" $SWEEP $xs --json "$OUT/$name.json" >/dev/null
+}
+
+# An AMR run trained with precise BatchNorm (the default of the amr variants: model.pt) evaluated
+# also without it: its last epoch's model, saved before the recalibration (name.no-precise-bn).
+evaluate_without_precise_bn() {  # run dir, data, list, name, extra cam flags...
+  local run=$1 data=$2 list=$3 name=$4; shift 4
+  grep -q '"type":"precise_bn"' "$run/log.jsonl" || return 0
+  evaluate "$(ls "$run"/epoch_*.pt | sort -V | tail -1)" "$data" "$list" "${name%_*}.no-precise-bn_${name##*_}" "$@"
 }
 
 for s in $SEEDS; do
@@ -86,6 +97,7 @@ for s in $SEEDS; do
       for spec in "${runs[@]}"; do
         name=${spec/:/-}
         evaluate "$R/$name" "$P" val.txt "parts_${d}_${name}_$s"
+        [[ $name == amr || $name == amr-improved ]] && evaluate_without_precise_bn "$R/$name" "$P" val.txt "parts_${d}_${name}_$s"
       done
     done
   fi
@@ -100,8 +112,10 @@ for s in $SEEDS; do
         --spotlight-from "$R/cam" --init "$R/pre" --epochs "$AMR_EPOCHS" --set seed=$s --quiet
     done
     evaluate "$R/cam" "$F" val.txt "fashion_cam_$s"
-    evaluate "$R/amr" "$F" val.txt "fashion_amr_$s"
-    evaluate "$R/amr-improved" "$F" val.txt "fashion_amr-improved_$s"
+    for v in amr amr-improved; do
+      evaluate "$R/$v" "$F" val.txt "fashion_${v}_$s"
+      evaluate_without_precise_bn "$R/$v" "$F" val.txt "fashion_${v}_$s"
+    done
   fi
   if [[ $CAMVID == 1 ]]; then
     echo "== CamVid seed $s" >&2
@@ -114,6 +128,7 @@ for s in $SEEDS; do
     done
     for v in cam amr amr-improved; do
       evaluate "$R/$v" "$C" val.txt "camvid_${v}_$s" --labels-from-masks --scales "$CAMVID_SCALES"
+      [[ $v == cam ]] || evaluate_without_precise_bn "$R/$v" "$C" val.txt "camvid_${v}_$s" --labels-from-masks --scales "$CAMVID_SCALES"
     done
   fi
 done

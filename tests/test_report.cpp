@@ -101,3 +101,41 @@ TEST(Report, SelfContainedHtmlWithTablesChartsAndImages) {
   EXPECT_THROW(amr::write_report({{{"x", dir / "missing.json"}}, "", 1, "t", dir / "r2.html"}), std::exception);
   EXPECT_FALSE(fs::exists(dir / "r2.html"));
 }
+
+// amr eval's fusion summary: each branch alone beside the fused CAM, and when one branch alone
+// is best (xi 0 or 1) the sentence that the fusion did not help, in the markdown, the JSON and
+// the HTML report.
+TEST(Report, FusionThatDidNotHelpIsSaidWithEachBranchAlone) {
+  // (xi, mIoU): the spotlight alone (xi 1) is best; the compensation alone far below.
+  auto f = amr::fusion_summary({{0.0, 0.0864}, {0.0, 0.05}, {0.5, 0.40}, {1.0, 0.4876}, {1.0, 0.30}});
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(f->one_branch_best());
+  EXPECT_DOUBLE_EQ(f->best_xi, 1.0);
+  EXPECT_DOUBLE_EQ(*f->spotlight_alone, 0.4876);
+  EXPECT_DOUBLE_EQ(*f->compensation_alone, 0.0864);
+  EXPECT_NE(f->sentence().find("The fusion did not help: the best CAM is the spotlight branch alone (xi 1, mIoU 48.76); "
+                               "spotlight alone 48.76, compensation alone 8.64."),
+            std::string::npos)
+      << f->sentence();
+  EXPECT_NE(f->sentence().find("stale BatchNorm statistics"), std::string::npos);
+  f = amr::fusion_summary({{0.0, 0.47}, {0.2, 0.50}, {1.0, 0.49}});
+  ASSERT_TRUE(f);
+  EXPECT_FALSE(f->one_branch_best());
+  EXPECT_EQ(f->sentence(), "Fused (xi 0.2) mIoU 50.00; spotlight alone 49.00, compensation alone 47.00.");
+  EXPECT_FALSE(amr::fusion_summary({{0.3, 0.5}, {0.3, 0.6}}));  // one xi: no sweep
+
+  TempDir dir;
+  nlohmann::json j = {{"images", 3}, {"best", 2}, {"has_background", true}};
+  for (auto [xi, miou] : std::vector<std::pair<double, double>>{{0.0, 0.0864}, {0.5, 0.40}, {1.0, 0.4876}})
+    j["points"].push_back({{"threshold", 0.1}, {"xi", xi}, {"miou", miou}, {"pixel_accuracy", 0.9},
+                           {"mean_precision", 0.5}, {"mean_recall", 0.5}, {"classes", nlohmann::json::array()}});
+  std::ofstream(dir / "e.json") << j.dump();
+  amr::ReportOptions o;
+  o.evals = {{"AMR", dir / "e.json"}};
+  o.out = dir / "r.html";
+  amr::write_report(o);
+  std::stringstream html;
+  html << std::ifstream(o.out).rdbuf();
+  EXPECT_NE(html.str().find("<b>AMR</b>: The fusion did not help"), std::string::npos);
+  EXPECT_NE(html.str().find("<td>8.6</td>"), std::string::npos);  // the compensation-alone column
+}

@@ -89,6 +89,43 @@ def title(ds):
     return "FashionScenes" if ds == "fashion" else "CamVid"
 
 
+def branch_alone(j, xi):
+    m = [p["miou"] for p in j["points"] if p.get("xi") is not None and abs(p["xi"] - xi) < 1e-6]
+    return 100 * max(m) if m else float("nan")
+
+
+def precise_bn_table(ds):
+    """Each AMR variant without / with precise BatchNorm over the seeds: the compensation branch
+    alone, the spotlight alone, the fused CAM, and the seeds whose fused CAM is below the plain CAM."""
+    rows = []
+    for v in ["amr", "amr-improved"]:
+        for label, name in [("without", f"{v}.no-precise-bn"), ("with", v)]:
+            js = {s: load(f"{ds}_{name}_{s}") for s in seeds}
+            js = {s: j for s, j in js.items() if j is not None}
+            if not js or not any(load(f"{ds}_{v}.no-precise-bn_{s}") for s in seeds):
+                continue
+            comp = [branch_alone(j, 0.0) for j in js.values()]
+            spot = [branch_alone(j, 1.0) for j in js.values()]
+            fused = [best(j)[0] for j in js.values()]
+            cams = {s: load(f"{ds}_cam_{s}") for s in js}
+            below = [s for s, j in js.items() if cams[s] is not None and best(j)[0] < best(cams[s])[0]]
+            rows.append((v, label, comp, spot, fused, below, len(js)))
+            summary[(ds, name, "compensation")] = comp
+            summary[(ds, name, "spotlight")] = spot
+            summary[(ds, name, "below_cam")] = below
+    if not rows:
+        return
+    print("Precise BatchNorm (issue 29; `with`: model.pt, recalibrated over up to 200 training batches after the last "
+          "epoch; `without`: the same run's last-epoch model, saved before it):\n")
+    print("| variant | precise BN | compensation alone (xi 0): " + ", ".join(f"seed {s}" for s in seeds) +
+          " | mean ± std | spotlight alone (xi 1) mean ± std | fused, mean ± std | seeds with fused < cam |")
+    print("|---|---|---|---|---|---|---|")
+    for v, label, comp, spot, fused, below, n in rows:
+        print(f"| {v} | {label} | " + ", ".join(f"{c:.2f}" for c in comp) + f" | {mean_std(comp)} | {mean_std(spot)} | "
+              f"{mean_std(fused)} | {', '.join(below) if below else 'none'} ({n} seeds) |")
+    print()
+
+
 for ds in [f"parts_{d}" for d in parts_d] + (["fashion"] if fashion else []) + (["camvid"] if camvid else []):
     print(f"## {title(ds)} val\n")
     print("| variant | " + " | ".join(f"seed {s}: mIoU (threshold, xi)" for s in seeds) + " | mean ± std | val F1 / mAP, last epoch (compensation for AMR) |")
@@ -129,6 +166,7 @@ for ds in [f"parts_{d}" for d in parts_d] + (["fashion"] if fashion else []) + (
             run_table(ds, ["amr"] + ablations,
                       f"AMR ablations (seed {seeds[0]}; each run changes one thing against `amr`: official routing, "
                       "compensation backbone from the pretraining, CPS weight 0.05, 3 epochs)", True)
+    precise_bn_table(ds)
     s0 = seeds[0]
     for v in ["amr", "amr-improved"]:
         j = load(f"{ds}_{v}_{s0}")
@@ -145,10 +183,10 @@ for ds in [f"parts_{d}" for d in parts_d] + (["fashion"] if fashion else []) + (
         print(f"background threshold sweep, cam, seed {s0}: " +
               ", ".join(f"{p['threshold']:g}: {100 * p['miou']:.2f}" for p in j["points"]) + "\n")
 
-for ds, title in [("fashion", "FashionScenes"), ("camvid", "CamVid")]:
+for ds in ["fashion", "camvid"]:
     if load(f"{ds}_refine_none") is None:
         continue
-    print(f"## Refinements, {title} (AMR seed {seeds[0]}, first val images)\n")
+    print(f"## Refinements, {title(ds)} (AMR seed {seeds[0]}, first val images)\n")
     print("| CAM | mIoU (best threshold) |\n|---|---|")
     for r, label in [("none", "CAM (AMR, fused)"), ("gradcam", "+ Grad-CAM"), ("advcam", "+ AdvCAM"),
                      ("crf", "CAM + dense CRF (pseudo-labels at the best threshold)")]:
@@ -182,6 +220,17 @@ for d in parts_d:
     ba = statistics.mean(body[(ds, "amr")]) if body.get((ds, "amr")) else float("nan")
     print(f"- PartScenes d={d} AMR body recall > CAM body recall: {ba:.1f} vs {bc:.1f} -> {verdict(ba > bc)}")
     print(f"- PartScenes d={d} improved AMR >= AMR: {i:.2f} vs {a:.2f} -> {verdict(i >= a)}")
+for ds in [f"parts_{d}" for d in parts_d] + (["fashion"] if fashion else []) + (["camvid"] if camvid else []):
+    for v in ["amr", "amr-improved"]:
+        comp, spot = summary.get((ds, v, "compensation")), summary.get((ds, v, "spotlight"))
+        if not comp or len(comp) < 2:
+            continue
+        sd, gap = statistics.stdev(comp), statistics.mean(spot) - statistics.mean(comp)
+        below = summary[(ds, v, "below_cam")]
+        print(f"- {title(ds)} {v} with precise BN: compensation alone spread <= 1.5 over {len(comp)} seeds: std {sd:.2f} "
+              f"-> {verdict(sd <= 1.5)}; mean within 3 of the spotlight's: {statistics.mean(comp):.2f} vs "
+              f"{statistics.mean(spot):.2f} -> {verdict(gap <= 3)}; no seed with the fused AMR below the plain CAM: "
+              f"{', '.join(below) if below else 'none'} -> {verdict(not below)}")
 if fashion:
     c, a, i = mean(("fashion", "cam")), mean(("fashion", "amr")), mean(("fashion", "amr-improved"))
     print(f"- FashionScenes AMR >= CAM + 5: {a:.2f} vs {c:.2f} + 5 -> {verdict(a >= c + 5)}")

@@ -6,9 +6,11 @@
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "amr/eval/segmentation.h"
 #include "amr/io/atomic_file.h"
 #include "amr/io/image_header.h"
 #include "amr/base/error.h"
@@ -179,11 +181,33 @@ std::string page_head(const std::string& title) {
   return h.str();
 }
 
+// The fusion sweep of an evaluation (its points with a numeric xi), as amr eval summarizes it.
+std::optional<FusionSummary> fusion_of(const nlohmann::json& eval) {
+  std::vector<std::pair<double, double>> xi_miou;
+  for (const auto& p : eval["points"])
+    if (p.contains("xi") && p["xi"].is_number() && p["miou"].is_number())
+      xi_miou.emplace_back(p["xi"].get<double>(), p["miou"].get<double>());
+  return fusion_summary(xi_miou);
+}
+
+std::string alone_cell(const std::optional<FusionSummary>& f, bool spotlight) {
+  const auto& v = f ? (spotlight ? f->spotlight_alone : f->compensation_alone) : std::nullopt;
+  return "<td>" + (v ? pct(nlohmann::json(*v)) : std::string("&ndash;")) + "</td>";
+}
+
+// One sentence per run whose best CAM is one branch alone: the fusion did not help.
+std::string fusion_notes(const NamedEvals& evals) {
+  std::string h;
+  for (const auto& [name, j] : evals)
+    if (const auto f = fusion_of(j); f && f->one_branch_best()) h += "<p><b>" + esc(name) + "</b>: " + esc(f->sentence()) + "</p>";
+  return h;
+}
+
 // The best point of each evaluation, the best run in bold.
 std::string summary_table(const NamedEvals& evals) {
   std::ostringstream h;
   h << "<h2>mIoU</h2><table><tr><th>run</th><th>mIoU</th><th>background threshold</th><th>&xi;</th><th>pixel acc.</th>"
-    << "<th>precision</th><th>recall</th><th>images</th></tr>";
+    << "<th>precision</th><th>recall</th><th>images</th><th>spotlight alone (&xi; 1)</th><th>compensation alone (&xi; 0)</th></tr>";
   size_t best_run = 0;
   for (size_t e = 0; e < evals.size(); ++e) {
     const auto& p = best_point(evals[e].second);
@@ -197,9 +221,10 @@ std::string summary_table(const NamedEvals& evals) {
       << "</td><td>" << (j.value("has_background", true) ? std::to_string(p["threshold"].get<double>()).substr(0, 4) : "&ndash;")
       << "</td><td>" << (p.contains("xi") ? std::to_string(p["xi"].get<double>()).substr(0, 4) : "&ndash;") << "</td><td>"
       << pct(p["pixel_accuracy"]) << "</td><td>" << pct(p["mean_precision"]) << "</td><td>" << pct(p["mean_recall"])
-      << "</td><td>" << j.value("images", 0) << "</td></tr>";
+      << "</td><td>" << j.value("images", 0) << "</td>" << alone_cell(fusion_of(j), true) << alone_cell(fusion_of(j), false)
+      << "</tr>";
   }
-  h << "</table>";
+  h << "</table>" << fusion_notes(evals);
   return h.str();
 }
 
