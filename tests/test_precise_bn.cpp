@@ -16,6 +16,7 @@
 #include "amr/model/batchnorm.h"
 #include "amr/model/precise_bn.h"
 #include "amr/train/config.h"
+#include "amr/train/model_init.h"
 #include "amr/train/recalibrate.h"
 #include "amr/train/trainer.h"
 #include "amr/train/validation.h"
@@ -301,6 +302,11 @@ TEST(PreciseBn, ConfigDefaultsAndRange) {
   c = amr::load_train_config(std::string(AMR_SOURCE_DIR) + "/configs/voc-official-amr.yaml", {"data=x"});
   c.resolve();
   EXPECT_EQ(*c.precise_bn, 0);  // the official recipe has none
+  // ... and nothing for it to do: fixed-stats backbones, AMM gates on batch statistics (quirk 1).
+  amr::AmrNet official(amr::net_options(c, 20));
+  EXPECT_TRUE(amr::running_stat_batch_norms(*official).empty());
+  c.bn = amr::BnMode::Train;
+  EXPECT_EQ(amr::running_stat_batch_norms(*amr::AmrNet(amr::net_options(c, 20))).size(), 2u * 53);  // 2 ResNet-50s
   c = amr::config_from_yaml_text("variant: amr\ndata: x\nprecise_bn: -1\n", "test");
   try {
     c.resolve();

@@ -57,6 +57,9 @@ TEST(Report, SelfContainedHtmlWithTablesChartsAndImages) {
   TempDir dir;
   amr::ReportOptions o;
   o.evals = {{"CAM", make_eval(dir, "a", 1)}, {"AMR", make_eval(dir, "b", 2)}};
+  const nlohmann::json fusion = nlohmann::json::parse(std::ifstream(o.evals[0].second))["fusion"];
+  EXPECT_TRUE(fusion["spotlight_alone"].is_number() && fusion["compensation_alone"].is_number()) << fusion;
+  EXPECT_EQ(fusion["fusion_helped"].get<bool>(), fusion["best_xi"] != 0.0 && fusion["best_xi"] != 1.0);
   fs::create_directories(dir / "viz");
   cv::Mat img(40, 120, CV_8UC3, cv::Scalar(30, 160, 220));
   cv::imwrite(dir / "viz/v0.png", img);
