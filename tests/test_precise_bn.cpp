@@ -200,17 +200,6 @@ TEST(PreciseBn, StaleStatisticsWarningsNameTheBranch) {
 
 namespace {
 
-std::string make_scenes(const TempDir& dir) {
-  amr::ScenesOptions so;
-  so.train = 16;
-  so.val = 6;
-  so.size = 48;
-  so.out = dir / "data";
-  so.seed = 5;
-  amr::generate_scenes(so, amr::test::threads(2));
-  return so.out;
-}
-
 amr::TrainConfig tiny_amr(const std::string& data, int64_t precise_bn) {
   amr::TrainConfig c = amr::config_from_yaml_text(
       "variant: amr\narch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\nrouting: joint\nepochs: 2\nbatch: 4\n"
@@ -245,7 +234,7 @@ bool is_running_stat(const std::string& k) {
 // are the same file's tensors. `amr recalibrate` on the run without it gives the run with it.
 TEST(PreciseBn, TrainerRecalibratesAtTheEndAndRecalibrateReproducesIt) {
   TempDir dir;
-  const std::string data = make_scenes(dir);
+  const std::string data = amr::test::small_scenes(dir, 16);
   amr::TrainOptions o;
   o.quiet = true;
   o.run_dir = dir / "with";

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "amr/base/runtime.h"
+#include "amr/data/scenes.h"
 
 namespace amr::test {
 
@@ -50,5 +51,16 @@ struct RuntimeSetup : ::testing::Environment {
 };
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new RuntimeSetup);
 }  // namespace
+
+std::string small_scenes(const TempDir& dir, int64_t train) {
+  ScenesOptions so;
+  so.train = train;
+  so.val = 6;
+  so.size = 48;
+  so.out = dir / "data";
+  so.seed = 5;
+  generate_scenes(so, threads(2));
+  return so.out;
+}
 
 }  // namespace amr::test

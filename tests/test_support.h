@@ -31,6 +31,9 @@ RunResult run_cli(const std::string& args);
 
 bool reference_available();
 
+// FashionScenes of 48 px in DIR/data (`train` training scenes, 6 validation, seed 5); its root.
+std::string small_scenes(const TempDir& dir, int64_t train);
+
 // The Runtime a stage gets in a test: `n` threads on the CPU.
 inline Runtime threads(int n) {
   Runtime rt;

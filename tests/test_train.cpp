@@ -21,17 +21,6 @@ using amr::test::TempDir;
 
 namespace {
 
-std::string make_scenes(const TempDir& dir, int64_t n) {
-  amr::ScenesOptions so;
-  so.train = n;
-  so.val = 6;
-  so.size = 48;
-  so.out = dir / "data";
-  so.seed = 5;
-  amr::generate_scenes(so, amr::test::threads(2));
-  return so.out;
-}
-
 amr::TrainConfig tiny_config(const std::string& data, const std::string& variant) {
   amr::TrainConfig c = amr::config_from_yaml_text(
       "arch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\nrouting: joint\nepochs: 2\nbatch: 4\nlr: 0.01\n"
@@ -67,7 +56,7 @@ amr::TrainOptions quiet(const std::string& run) {
 
 TEST(Train, InterruptedAndResumedRunEqualsUninterrupted) {
   TempDir dir;
-  const std::string data = make_scenes(dir, 16);
+  const std::string data = amr::test::small_scenes(dir, 16);
   amr::TrainConfig c = tiny_config(data, "amr-improved");
   c.val_list = "val.txt";
   amr::TrainSummary full = amr::train(c, quiet(dir / "full"));
@@ -97,7 +86,7 @@ TEST(Train, InterruptedAndResumedRunEqualsUninterrupted) {
 
 TEST(Train, CamThenAmrFromTheCamRunLearns) {
   TempDir dir;
-  const std::string data = make_scenes(dir, 24);
+  const std::string data = amr::test::small_scenes(dir, 24);
   amr::TrainConfig cam = tiny_config(data, "cam");
   cam.epochs = 4;
   cam.lr = 0.05;
@@ -159,7 +148,7 @@ TEST(Train, CamThenAmrFromTheCamRunLearns) {
 
 TEST(Train, NanLossStopsAndKeepsLastGoodCheckpoint) {
   TempDir dir;
-  const std::string data = make_scenes(dir, 16);
+  const std::string data = amr::test::small_scenes(dir, 16);
   amr::TrainConfig c = tiny_config(data, "cam");
   c.lr = 1e12;
   c.checkpoint_every = 1;
@@ -192,7 +181,7 @@ TEST(Train, NanLossStopsAndKeepsLastGoodCheckpoint) {
 
 TEST(Train, BadConfigAndOutputDir) {
   TempDir dir;
-  const std::string data = make_scenes(dir, 8);
+  const std::string data = amr::test::small_scenes(dir, 8);
   amr::TrainConfig c = tiny_config(data, "cam");
   EXPECT_THROW(amr::train(c, quiet("/proc/amr-run")), amr::Error);
   c.variant = "fancy";
@@ -213,7 +202,7 @@ TEST(Train, GradientAccumulationMatchesTheFullBatch) {
   // With running-statistics BatchNorm the loss is a plain mean over images, so two micro-batches
   // of 2 give the gradient of one batch of 4.
   TempDir dir;
-  const std::string data = make_scenes(dir, 8);
+  const std::string data = amr::test::small_scenes(dir, 8);
   amr::TrainConfig c = tiny_config(data, "cam");
   c.bn = amr::BnMode::FixedStats;
   c.epochs = 2;
@@ -332,7 +321,7 @@ TEST(MemoryCheckpoint, RecomputedBlocksGiveTheSameLossGradientsAndStatistics) {
 
 TEST(MemoryCheckpoint, TrainingWithCheckpointsFollowsTheSameLosses) {
   TempDir dir;
-  const std::string data = make_scenes(dir, 8);
+  const std::string data = amr::test::small_scenes(dir, 8);
   amr::TrainConfig c = tiny_config(data, "amr-improved");
   c.epochs = 2;
   amr::train(c, quiet(dir / "store"));
