@@ -201,11 +201,8 @@ TEST(PreciseBn, StaleStatisticsWarningsNameTheBranch) {
 namespace {
 
 amr::TrainConfig tiny_amr(const std::string& data, int64_t precise_bn) {
-  amr::TrainConfig c = amr::config_from_yaml_text(
-      "variant: amr\narch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\nrouting: joint\nepochs: 2\nbatch: 4\n"
-      "lr: 0.01\ncrop: 48\nresize_long: [40, 56]\nworkers: 2\nseed: 9\nval_list: val.txt\n",
-      "test");
-  c.data = data;
+  amr::TrainConfig c = amr::test::tiny_config(data, "amr");
+  c.val_list = "val.txt";
   c.precise_bn = precise_bn;
   return c;
 }

@@ -63,4 +63,14 @@ std::string small_scenes(const TempDir& dir, int64_t train) {
   return so.out;
 }
 
+TrainConfig tiny_config(const std::string& data, const std::string& variant) {
+  TrainConfig c = config_from_yaml_text(
+      "arch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\nrouting: joint\nepochs: 2\nbatch: 4\nlr: 0.01\n"
+      "crop: 48\nresize_long: [40, 56]\nworkers: 2\nseed: 9\n",
+      "test");
+  c.data = data;
+  c.variant = variant;
+  return c;
+}
+
 }  // namespace amr::test

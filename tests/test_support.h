@@ -2,6 +2,7 @@
 #include <string>
 
 #include "amr/base/runtime.h"
+#include "amr/train/config.h"
 
 namespace amr::test {
 
@@ -33,6 +34,10 @@ bool reference_available();
 
 // FashionScenes of 48 px in DIR/data (`train` training scenes, 6 validation, seed 5); its root.
 std::string small_scenes(const TempDir& dir, int64_t train);
+
+// A run of seconds on small_scenes: ResNet-18 at output stride 8, bn: train, joint routing,
+// 2 epochs of batch 4 at 48 px, seed 9.
+TrainConfig tiny_config(const std::string& data, const std::string& variant);
 
 // The Runtime a stage gets in a test: `n` threads on the CPU.
 inline Runtime threads(int n) {

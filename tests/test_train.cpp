@@ -21,15 +21,7 @@ using amr::test::TempDir;
 
 namespace {
 
-amr::TrainConfig tiny_config(const std::string& data, const std::string& variant) {
-  amr::TrainConfig c = amr::config_from_yaml_text(
-      "arch: resnet18\nstrides: [2, 2, 1, 1]\nbn: train\nrouting: joint\nepochs: 2\nbatch: 4\nlr: 0.01\n"
-      "crop: 48\nresize_long: [40, 56]\nworkers: 2\nseed: 9\n",
-      "test");
-  c.data = data;
-  c.variant = variant;
-  return c;
-}
+using amr::test::tiny_config;
 
 std::vector<double> step_losses(const std::string& run) {
   std::ifstream in(run + "/log.jsonl");
