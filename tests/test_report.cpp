@@ -111,6 +111,7 @@ TEST(Report, SelfContainedHtmlWithTablesChartsAndImages) {
 TEST(Report, FusionThatDidNotHelpIsSaidWithEachBranchAlone) {
   // (xi, mIoU): the spotlight alone (xi 1) is best; the compensation alone far below.
   auto f = amr::fusion_summary({{0.0, 0.0864}, {0.0, 0.05}, {0.5, 0.40}, {1.0, 0.4876}, {1.0, 0.30}});
+  EXPECT_DOUBLE_EQ(amr::fusion_summary({{0.0, 0.6}, {0.0, 0.1}, {1.0, 0.3}})->fused, 0.6);  // several thresholds per xi
   ASSERT_TRUE(f);
   EXPECT_TRUE(f->one_branch_best());
   EXPECT_DOUBLE_EQ(f->best_xi, 1.0);

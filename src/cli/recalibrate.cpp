@@ -22,10 +22,11 @@ void add_recalibrate(CLI::App& app, const RuntimeFlags& runtime) {
                                  "precise BatchNorm on a finished run: running statistics averaged over training batches, "
                                  "written to a new model file beside model.pt");
   cmd->add_option("--run", o->run_dir, "training run directory (config.yaml, model.pt)")->required();
+  cmd->add_option("--from", o->from, "the run's model file to start from (default RUN/model.pt; e.g. RUN/epoch_3.pt)");
   cmd->add_option("--data", o->data, "dataset root, when it moved since training (default: the run's)");
   add_optional(cmd, "--batches", o->batches, "training batches to average (default: the run's precise_bn, else 200)")
       ->check(at_least(1));
-  cmd->add_option("--out", o->out, "model file to write (default RUN/model.precise-bn.pt; never RUN/model.pt)");
+  cmd->add_option("--out", o->out, "model file to write (default RUN/model.precise-bn.pt; never RUN/model.pt nor --from)");
   cmd->add_flag("--overwrite", o->overwrite, "replace an existing --out");
   add_threads(cmd, runtime);
   add_device(cmd, runtime);

@@ -212,11 +212,13 @@ nlohmann::json num(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : 
 std::optional<FusionSummary> fusion_summary(const std::vector<std::pair<double, double>>& xi_miou) {
   std::optional<FusionSummary> f;
   std::vector<double> xis;
+  bool first = true;
   for (const auto& [xi, miou] : xi_miou) {
     if (std::isnan(miou)) continue;
     if (std::find(xis.begin(), xis.end(), xi) == xis.end()) xis.push_back(xi);
     if (!f) f.emplace();
-    if (xis.size() == 1 || miou > f->fused) f->fused = miou, f->best_xi = xi;
+    if (first || miou > f->fused) f->fused = miou, f->best_xi = xi;
+    first = false;
     auto& alone = xi == 1.0 ? f->spotlight_alone : f->compensation_alone;
     if ((xi == 1.0 || xi == 0.0) && (!alone || miou > *alone)) alone = miou;
   }

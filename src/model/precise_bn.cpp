@@ -69,39 +69,79 @@ struct MomentumOne {
 
 }  // namespace
 
+namespace {
+
+// How many forward passes each layer normalized with batch statistics (its counter moved):
+// layers that a network runs in eval mode whatever its flag (the official routing's frozen
+// spotlight) never do, and keep their statistics.
+struct BatchStatSums {
+  explicit BatchStatSums(const std::vector<BatchNormImpl*>& layers) : layers_(layers), ran_(layers.size(), 0.0) {
+    for (auto* bn : layers) {
+      sums.push_back(torch::zeros_like(bn->running_mean, torch::kFloat64));
+      sums.push_back(torch::zeros_like(bn->running_var, torch::kFloat64));
+    }
+  }
+  void before_batch() {
+    counters_.clear();
+    for (auto* bn : layers_) counters_.push_back(bn->num_batches_tracked.item<int64_t>());
+  }
+  void after_batch() {
+    for (size_t i = 0; i < layers_.size(); ++i)
+      if (layers_[i]->num_batches_tracked.item<int64_t>() > counters_[i]) {
+        sums[2 * i].add_(layers_[i]->running_mean);
+        sums[2 * i + 1].add_(layers_[i]->running_var);
+        ran_[i] += 1;
+      }
+  }
+  // Appends the per-layer counts and the batch count (one tensor, summed over ranks with the rest).
+  void append_counts(int64_t batches) {
+    std::vector<double> counts = ran_;
+    counts.push_back(static_cast<double>(batches));
+    sums.push_back(torch::tensor(counts, torch::kFloat64).to(sums[0].device()));
+  }
+  std::vector<at::Tensor> sums;  // per layer: mean sum, var sum; then the counts
+
+ private:
+  const std::vector<BatchNormImpl*>& layers_;
+  std::vector<double> ran_;
+  std::vector<int64_t> counters_;
+};
+
+}  // namespace
+
 PreciseBnResult recalibrate_batch_norms(torch::nn::Module& net, int64_t batches, const std::function<bool()>& forward_batch,
                                         const StatsAllReduce& sum_over_ranks) {
   const std::vector<BatchNormImpl*> layers = running_stat_batch_norms(net);
   if (layers.empty() || batches < 1) return {};
   torch::NoGradGuard no_grad;
   const bool was_training = net.is_training();
-  std::vector<at::Tensor> sums;  // per layer: mean sum, var sum; then the batch count
-  for (auto* bn : layers) {
-    sums.push_back(torch::zeros_like(bn->running_mean, torch::kFloat64));
-    sums.push_back(torch::zeros_like(bn->running_var, torch::kFloat64));
-  }
+  BatchStatSums stats(layers);
   int64_t seen = 0;
-  const BatchNormBuffers untouched(net);  // what the forward passes would update besides the averages
+  const BatchNormBuffers untouched(net);  // restored after the passes; then the averages written
   {
     MomentumOne batch_stats_only(layers);
     net.train();
-    for (; seen < batches && forward_batch(); ++seen)
-      for (size_t i = 0; i < layers.size(); ++i) {
-        sums[2 * i].add_(layers[i]->running_mean);
-        sums[2 * i + 1].add_(layers[i]->running_var);
-      }
+    for (; seen < batches; ++seen) {
+      stats.before_batch();
+      if (!forward_batch()) break;
+      stats.after_batch();
+    }
   }
   net.train(was_training);
   untouched.restore();
-  sums.push_back(torch::full({1}, static_cast<double>(seen), sums[0].options()));
-  if (sum_over_ranks) sum_over_ranks(sums);
-  const double total = sums.back().item<double>();
-  if (total < 1) throw Error("precise BatchNorm: the data gave no batch to average");
+  stats.append_counts(seen);
+  if (sum_over_ranks) sum_over_ranks(stats.sums);
+  const at::Tensor counts = stats.sums.back().cpu();
+  PreciseBnResult r{0, static_cast<int64_t>(counts[static_cast<int64_t>(layers.size())].item<double>())};
+  if (r.batches < 1) throw Error("precise BatchNorm: the data gave no batch to average");
   for (size_t i = 0; i < layers.size(); ++i) {
-    layers[i]->running_mean.copy_(sums[2 * i] / total);
-    layers[i]->running_var.copy_(sums[2 * i + 1] / total);
+    const double n = counts[static_cast<int64_t>(i)].item<double>();
+    if (n < 1) continue;
+    layers[i]->running_mean.copy_(stats.sums[2 * i] / n);
+    layers[i]->running_var.copy_(stats.sums[2 * i + 1] / n);
+    ++r.layers;
   }
-  return {static_cast<int64_t>(layers.size()), static_cast<int64_t>(total)};
+  return r;
 }
 
 ScopedBatchStatistics::ScopedBatchStatistics(torch::nn::Module& net)

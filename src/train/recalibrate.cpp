@@ -36,7 +36,10 @@ std::string output_path(const RecalibrateOptions& opt) {
   const std::string model = opt.run_dir + "/model.pt";
   const std::string out = opt.out.empty() ? opt.run_dir + "/model.precise-bn.pt" : opt.out;
   if (!fs::exists(model)) throw Error("--run " + opt.run_dir + ": no model.pt (training has not finished)");
+  if (!opt.from.empty() && !fs::is_regular_file(opt.from)) throw Error("--from " + opt.from + ": not a file");
   if (fs::exists(out) && fs::equivalent(out, model)) throw Error("--out " + out + ": is the run's model.pt (never overwritten)");
+  if (fs::exists(out) && !opt.from.empty() && fs::equivalent(out, opt.from))
+    throw Error("--out " + out + ": is the --from model (never overwritten)");
   if (fs::exists(out) && !opt.overwrite) throw Error("--out " + out + ": exists (--overwrite replaces it)");
   return out;
 }
@@ -47,6 +50,7 @@ RecalibrateSummary recalibrate_run(const RecalibrateOptions& opt, const Runtime&
   RecalibrateSummary s;
   s.out = output_path(opt);
   LoadedRun run = load_run(opt.run_dir, 0);
+  if (!opt.from.empty()) run.net = load_model(read_model_file(opt.from), run.net->options());
   TrainConfig& c = run.config;
   if (!opt.data.empty()) c.data = opt.data;
   c.resolve();

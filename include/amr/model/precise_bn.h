@@ -21,14 +21,15 @@ class BatchNormImpl;
 std::vector<BatchNormImpl*> running_stat_batch_norms(torch::nn::Module& net);
 
 struct PreciseBnResult {
-  int64_t layers = 0;   // BatchNorm layers recalibrated
+  int64_t layers = 0;   // BatchNorm layers recalibrated (those that normalized with batch statistics)
   int64_t batches = 0;  // batches averaged (over all ranks)
 };
 
 // Precise BatchNorm (as pycls / Detectron2's PreciseBN; Wu & Johnson 2021): the running mean and
 // (unbiased) variance of every layer of running_stat_batch_norms(net) replaced by the plain
 // average of its batch statistics over up to `batches` forward passes, in train mode without
-// gradients; every other buffer (batch counters, the AMM gates' statistics) is left as it was.
+// gradients. A layer that the network runs in eval mode whatever its training flag (the frozen
+// spotlight of the official routing) computes no batch statistics and keeps its own; every other buffer (batch counters, the AMM gates' statistics) is left as it was.
 // An exponential average with momentum m remembers the weights of the last ~1/m
 // steps: when the weights moved faster than that (the compensation branch at 10x lr, the AMM
 // gates' momentum 0.01), eval mode normalizes with statistics of a network that no longer exists.

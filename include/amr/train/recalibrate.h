@@ -22,8 +22,9 @@ PreciseBnResult recalibrate_on_training_data(AmrNet& net, BatchLoader& loader, i
 // `amr recalibrate`: precise BatchNorm on a finished run, written beside its model.
 struct RecalibrateOptions {
   std::string run_dir;
+  std::string from;                // the run's model to start from (default RUN/model.pt; e.g. RUN/epoch_3.pt)
   std::string data;                // the data root, when it moved since training (default: the run's)
-  std::string out;                 // default RUN/model.precise-bn.pt; never RUN/model.pt
+  std::string out;                 // default RUN/model.precise-bn.pt; never RUN/model.pt nor `from`
   std::optional<int64_t> batches;  // default: the run's precise_bn, or 200 where it was 0
   bool overwrite = false;          // replace an existing --out
 };
