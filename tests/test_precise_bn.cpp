@@ -305,6 +305,9 @@ TEST(PreciseBn, TrainerRecalibratesAtTheEndAndRecalibrateReproducesIt) {
 TEST(PreciseBn, ConfigDefaultsAndRange) {
   amr::TrainConfig c = amr::config_from_yaml_text("variant: amr\ndata: x\n", "test");
   c.resolve();
+  EXPECT_EQ(*c.precise_bn, 0);  // off unless asked (it lowered eval-mode scores on PartScenes: issue 29 note)
+  c = amr::config_from_yaml_text("variant: amr\ndata: x\nprecise_bn: 200\n", "test");
+  c.resolve();
   EXPECT_EQ(*c.precise_bn, 200);
   c = amr::config_from_yaml_text("variant: cam\ndata: x\n", "test");
   c.resolve();

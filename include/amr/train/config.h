@@ -69,7 +69,7 @@ struct TrainConfig {
   MemoryMode memory = MemoryMode::Store;  // YAML: store | checkpoint (the compensation blocks recomputed in backward)
   // Precise BatchNorm after the last epoch: the running statistics of every BatchNorm that eval
   // mode reads replaced by the average of this many training batches' statistics (at most one
-  // epoch's). Unset: the variant's (amr variants 200, cam 0); 0: off (the official recipe).
+  // epoch's). Unset or 0: off (the official recipe; see README "Stale BatchNorm statistics").
   std::optional<int64_t> precise_bn;
   int64_t checkpoint_every = 0;  // steps; 0: once per epoch
   int64_t log_every = 10;
