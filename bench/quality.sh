@@ -11,8 +11,9 @@
 #   CamVid: no pretraining exists for street photos, so cam trains from scratch and the
 #   compensation backbone starts from the cam run's backbone (--init CAM_RUN; AMMs and
 #   classifier2 fresh, as in the official recipe).
-# The amr variants train with precise BatchNorm (their default) and are evaluated also without it
-# (their last epoch's model, saved before the recalibration): the precise BatchNorm table.
+# The amr variants train with precise BatchNorm over PRECISE_BN batches (0: none; amr's default is
+# off) and are evaluated also without it (their last epoch's model, saved before the recalibration):
+# the precise BatchNorm table.
 # Same data, same budget for every variant. Writes bench/results/quality.md. Run alone.
 # Resumable: a rerun skips finished runs, CAMs and evaluations.
 # Knobs (environment): SEEDS ("0 1 2"), FASHION_TRAIN (2400), FASHION_VAL (300), PRE_TRAIN (6000),
@@ -23,7 +24,7 @@
 #   AREA_SWEEP ("0.01 0.2": besides its default 0.05), PARTS_ABLATIONS (AMR runs on the first seed that
 #   change one thing: KEY=VALUE is a config key (--set), epochs=N the AMR stage's length, init=cam the
 #   compensation backbone from the cam run instead of the pretraining; "" = none), FASHION (1), OUT (bench/quality_out),
-#   RESULTS (bench/results/quality.md; a reduced run can write elsewhere)
+#   RESULTS (bench/results/quality.md; a reduced run can write elsewhere), PRECISE_BN (200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
@@ -38,6 +39,7 @@ CAM_EPOCHS=${CAM_EPOCHS:-2}; AMR_EPOCHS=${AMR_EPOCHS:-3}
 CAMVID_CAM_EPOCHS=${CAMVID_CAM_EPOCHS:-20}; CAMVID_AMR_EPOCHS=${CAMVID_AMR_EPOCHS:-8}
 REFINE_IMAGES=${REFINE_IMAGES:-100}; ADV_ITER=${ADV_ITER:-27}
 CAMVID=${CAMVID:-1}; FASHION=${FASHION:-1}; PARTS=${PARTS:-1}; PARTS_D=${PARTS_D:-0.3}
+PRECISE_BN=${PRECISE_BN:-200}
 PT=${PARTS_TRAIN:-2000}; PV=${PARTS_VAL:-200}; PPRE=${PARTS_PRE_TRAIN:-6000}; PARTS_AMR_EPOCHS=${PARTS_AMR_EPOCHS:-3}
 TAU_SWEEP=${TAU_SWEEP-"0 0.1 0.5"}; AREA_SWEEP=${AREA_SWEEP-"0.01 0.2"}  # set empty: no sweep
 PARTS_ABLATIONS=${PARTS_ABLATIONS-"routing=joint init=cam cps_weight=0 cps_weight=0.2 epochs=6"}
@@ -91,7 +93,7 @@ for s in $SEEDS; do
         esac
         [[ $spec == *:* ]] && name="$v-${spec#*:}"
         [[ -f $R/$name/model.pt ]] || $AMR train --overwrite --config configs/parts-amr.yaml --data "$P" --out "$R/$name" --variant $v \
-          --spotlight-from "$R/cam" "${flags[@]}" --set seed=$s --quiet
+          --spotlight-from "$R/cam" --set precise_bn=$PRECISE_BN "${flags[@]}" --set seed=$s --quiet
       done
       evaluate "$R/cam" "$P" val.txt "parts_${d}_cam_$s"
       for spec in "${runs[@]}"; do
@@ -109,7 +111,7 @@ for s in $SEEDS; do
       --epochs "$CAM_EPOCHS" --set seed=$s --quiet
     for v in amr amr-improved; do
       [[ -f $R/$v/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-amr.yaml --data "$F" --out "$R/$v" --variant $v \
-        --spotlight-from "$R/cam" --init "$R/pre" --epochs "$AMR_EPOCHS" --set seed=$s --quiet
+        --spotlight-from "$R/cam" --set precise_bn=$PRECISE_BN --init "$R/pre" --epochs "$AMR_EPOCHS" --set seed=$s --quiet
     done
     evaluate "$R/cam" "$F" val.txt "fashion_cam_$s"
     for v in amr amr-improved; do
@@ -124,7 +126,7 @@ for s in $SEEDS; do
       --epochs "$CAMVID_CAM_EPOCHS" --set seed=$s --quiet
     for v in amr amr-improved; do
       [[ -f $R/$v/model.pt ]] || $AMR train --overwrite --config configs/camvid-cpu.yaml --data "$C" --out "$R/$v" --variant $v \
-        --spotlight-from "$R/cam" --init "$R/cam" --epochs "$CAMVID_AMR_EPOCHS" --set seed=$s --set routing=official --quiet
+        --spotlight-from "$R/cam" --set precise_bn=$PRECISE_BN --init "$R/cam" --epochs "$CAMVID_AMR_EPOCHS" --set seed=$s --set routing=official --quiet
     done
     for v in cam amr amr-improved; do
       evaluate "$R/$v" "$C" val.txt "camvid_${v}_$s" --labels-from-masks --scales "$CAMVID_SCALES"
@@ -160,7 +162,7 @@ if [[ $CAMVID == 1 && $CAMVID_REFINE_IMAGES -gt 0 ]]; then
 fi
 
 minutes=$(minutes_since "$start")
-export RUN_INFO="Run: SEEDS=\"$SEEDS\" PARTS=$PARTS PARTS_D=\"$PARTS_D\" PARTS_TRAIN=$PT PARTS_VAL=$PV PARTS_PRE_TRAIN=$PPRE PARTS_AMR_EPOCHS=$PARTS_AMR_EPOCHS TAU_SWEEP=\"$TAU_SWEEP\" AREA_SWEEP=\"$AREA_SWEEP\" PARTS_ABLATIONS=\"$PARTS_ABLATIONS\" FASHION=$FASHION FASHION_TRAIN=$FT FASHION_VAL=$FV PRE_TRAIN=$PRE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID CAMVID_CAM_EPOCHS=$CAMVID_CAM_EPOCHS CAMVID_AMR_EPOCHS=$CAMVID_AMR_EPOCHS CAMVID_SCALES=$CAMVID_SCALES REFINE_IMAGES=$REFINE_IMAGES CAMVID_REFINE_IMAGES=$CAMVID_REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F); this invocation $minutes min on $(nproc) cores, $(cpu_isa))"
+export RUN_INFO="Run: SEEDS=\"$SEEDS\" PARTS=$PARTS PARTS_D=\"$PARTS_D\" PARTS_TRAIN=$PT PARTS_VAL=$PV PARTS_PRE_TRAIN=$PPRE PARTS_AMR_EPOCHS=$PARTS_AMR_EPOCHS PRECISE_BN=$PRECISE_BN TAU_SWEEP=\"$TAU_SWEEP\" AREA_SWEEP=\"$AREA_SWEEP\" PARTS_ABLATIONS=\"$PARTS_ABLATIONS\" FASHION=$FASHION FASHION_TRAIN=$FT FASHION_VAL=$FV PRE_TRAIN=$PRE CAM_EPOCHS=$CAM_EPOCHS AMR_EPOCHS=$AMR_EPOCHS CAMVID=$CAMVID CAMVID_CAM_EPOCHS=$CAMVID_CAM_EPOCHS CAMVID_AMR_EPOCHS=$CAMVID_AMR_EPOCHS CAMVID_SCALES=$CAMVID_SCALES REFINE_IMAGES=$REFINE_IMAGES CAMVID_REFINE_IMAGES=$CAMVID_REFINE_IMAGES ADV_ITER=$ADV_ITER ($(date -u +%F); this invocation $minutes min on $(nproc) cores, $(cpu_isa))"
 { $PY bench/python/quality_table.py "$OUT" "$SEEDS" "$CAMVID" "$([[ $PARTS == 1 ]] && echo "$PARTS_D")" "$FASHION"; echo; cat bench/quality_analysis.md; } > "$RESULTS.tmp"
 mv "$RESULTS.tmp" "$RESULTS"
 cat "$RESULTS"
