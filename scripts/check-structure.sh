@@ -17,7 +17,8 @@ declare -A allowed=(
   [data]="base io"
   [cam]="base io crf model data"
   [eval]="base io data cam model"
-  [train]="base io model data distributed eval"
+  [irn]="base io crf model data cam"
+  [train]="base io model data distributed eval irn"
 )
 bad=0
 report() { echo "$1"; bad=1; }
