@@ -3,7 +3,8 @@
 # on FashionScenes generated from Debian's Fashion-MNIST (5 well-separated classes):
 #   pretraining (single objects, plays ImageNet) -> cam (from it, cutout) -> amr and
 #   amr-improved (spotlight from the cam run, compensation from the pretraining run),
-# then CAMs, evaluation against the constant-map baseline, overlays and an HTML report.
+# then CAMs, evaluation against the constant-map baseline, the IRN stage for the cam and amr
+# CAMs (IR labels, IRN training, random-walk pseudo-masks), overlays and an HTML report.
 # Prints the mIoU table. Outputs in demo_out/ (DEMO_OUT); DEMO_RESULTS=FILE also writes the
 # summary there (bench/results/demo.md is written so).
 set -euo pipefail
@@ -18,19 +19,19 @@ CAM_IMAGES=${DEMO_CAM_IMAGES:-64}  # val scenes whose CAMs are computed and scor
 start=$(date +%s)
 mkdir -p "$OUT"
 
-echo "== 1/6 data: single-object pretraining scenes (48 px) and 2-object scenes (96 px)"
+echo "== 1/7 data: single-object pretraining scenes (48 px) and 2-object scenes (96 px)"
 [[ -f $OUT/pre-data/val.txt ]] || $AMR scenes --out $OUT/pre-data --objects 1:1 --size 48 --train 6000 --val 500 \
   --object-scale 0.7:0.95 --min-contrast 60 --classes $CLASSES --seed 0
 [[ -f $OUT/data/val.txt ]] || $AMR scenes --out $OUT/data --objects 1:2 --size 96 --train 2400 --val 200 \
   --min-contrast 60 --classes $CLASSES --seed 0
 head -n "$CAM_IMAGES" $OUT/data/val.txt > $OUT/data/cam_val.txt
 
-echo "== 2/6 pretraining (ResNet-18 from scratch)"
+echo "== 2/7 pretraining (ResNet-18 from scratch)"
 [[ -f $OUT/runs/pre/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-pre.yaml --data $OUT/pre-data --out $OUT/runs/pre
-echo "== 3/6 cam stage (from the pretraining run)"
+echo "== 3/7 cam stage (from the pretraining run)"
 [[ -f $OUT/runs/cam/model.pt ]] || $AMR train --overwrite --config configs/fashion-demo-cam.yaml --data $OUT/data --out $OUT/runs/cam \
   --init $OUT/runs/pre
-echo "== 4/6 amr and amr-improved (spotlight from the cam run, compensation from the pretraining run)"
+echo "== 4/7 amr and amr-improved (spotlight from the cam run, compensation from the pretraining run)"
 # amr-improved gets a third epoch: its thresholded gates (tau 0.3) start sparser and its
 # compensation branch reaches val F1 0.78 after 2 epochs, 0.83 after 3 (amr: 0.81 after 2).
 for v in amr amr-improved; do
@@ -39,7 +40,7 @@ for v in amr amr-improved; do
     --variant $v --spotlight-from $OUT/runs/cam --init $OUT/runs/pre --epochs $epochs
 done
 
-echo "== 5/6 CAMs (scales 1.0, 0.5, 1.5, 2.0 + flip) of $CAM_IMAGES val scenes, evaluation"
+echo "== 5/7 CAMs (scales 1.0, 0.5, 1.5, 2.0 + flip) of $CAM_IMAGES val scenes, evaluation"
 for v in cam amr amr-improved; do
   $AMR cam --run $OUT/runs/$v --data $OUT/data --list cam_val.txt --out $OUT/cams/$v --save-branches --resume --quiet
 done
@@ -50,7 +51,19 @@ for v in amr amr-improved; do
   $AMR eval --cams $OUT/cams/$v --data $OUT/data --list cam_val.txt "${SWEEP[@]}" --xi-sweep 0:1:0.1 \
     --json $OUT/$v.json > $OUT/$v.md
 done
-echo "== 6/6 overlays and report"
+echo "== 6/7 IRN stage for cam and amr: IR labels (IRN's thresholds + CRF), IRN (ResNet-18 from the pretraining run), masks"
+for v in cam amr; do
+  $AMR label --cams $OUT/cams/$v --data $OUT/data --list cam_val.txt --out $OUT/ir-labels/$v --fg 0.3 --bg 0.05 --crf > /dev/null
+  if [[ ! -f $OUT/runs/irn-$v/model.pt ]]; then
+    rm -rf $OUT/runs/irn-$v
+    $AMR train-irn --data $OUT/data --list cam_val.txt --labels $OUT/ir-labels/$v --init $OUT/runs/pre/model.pt \
+      --out $OUT/runs/irn-$v --set arch=resnet18 --set crop=96 --set radius=5 --batch 8 --epochs 3 --quiet
+  fi
+  $AMR masks --cams $OUT/cams/$v --data $OUT/data --list cam_val.txt --irn $OUT/runs/irn-$v/model.pt --crop 96 \
+    --out $OUT/masks/$v --resume --quiet > /dev/null
+  $AMR eval --labels $OUT/masks/$v --data $OUT/data --list cam_val.txt --json $OUT/$v-masks.json > $OUT/$v-masks.md
+done
+echo "== 7/7 overlays and report"
 $AMR viz --cams $OUT/cams/amr --data $OUT/data --list cam_val.txt --out $OUT/viz --max-images 16 > /dev/null
 $AMR report --eval CAM=$OUT/cam.json --eval AMR=$OUT/amr.json --eval "AMR improved=$OUT/amr-improved.json" \
   --viz $OUT/viz --title "amr demo: FashionScenes val" --out $OUT/report.html > /dev/null
@@ -70,10 +83,12 @@ cam_e=$(last_epoch $OUT/runs/cam); amr_e=$(last_epoch $OUT/runs/amr); imp_e=$(la
     e=$(last_epoch $OUT/runs/$v)
     echo "| $v (compensation) | $(field val_f1_compensation "$e") / $(field val_map_compensation "$e") | $(head -n 1 $OUT/$v.md) |"
   done
+  for v in cam amr; do echo "| $v CAMs -> IRN masks | - | $(head -n 1 $OUT/$v-masks.md) |"; done
   echo
   echo "demo: cam_f1=$(field val_f1 "$cam_e") amr_f1=$(field val_f1_compensation "$amr_e")" \
     "improved_f1=$(field val_f1_compensation "$imp_e") cam_miou=$(miou $OUT/cam.md) amr_miou=$(miou $OUT/amr.md)" \
-    "improved_miou=$(miou $OUT/amr-improved.md) constant_miou=$(miou $OUT/constant.md) minutes=$minutes"
+    "improved_miou=$(miou $OUT/amr-improved.md) constant_miou=$(miou $OUT/constant.md)" \
+    "cam_mask_miou=$(miou $OUT/cam-masks.md) amr_mask_miou=$(miou $OUT/amr-masks.md) minutes=$minutes"
 } > $OUT/summary.md
 echo
 cat $OUT/summary.md

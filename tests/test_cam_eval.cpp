@@ -456,13 +456,18 @@ TEST(Cam, EqualsOfficialCamClassOnTheReferenceComputation) {
   // The reference .npy, read through a one-entry npz written by numpy would need numpy.savez;
   // np.save output is a plain .npy: wrap it.
   auto r = amr::test::run(std::string(AMR_PYTHON) + " -c \"import numpy as np; np.savez('" + (dir / "ref.npz") +
-                          "', cam=np.load('" + (dir / "ref.npy") + "'))\"");
+                          "', cam=np.load('" + (dir / "ref.npy") + "'), stride4=np.load('" + (dir / "ref.stride4.npy") + "'))\"");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   at::Tensor ref = amr::npz_get(amr::read_npz(dir / "ref.npz"), "cam", "ref");
   ASSERT_EQ(cam.sizes(), ref.sizes());
   const double err = (cam - ref).abs().max().item<double>();
   EXPECT_LT(err, 1e-4) << "max abs difference " << err;
   EXPECT_GT(ref.max().item<double>(), 0.9);
+  // The stride-4 map the IRN stage walks: the official `cam` key.
+  const at::Tensor s4 = amr::npz_get(ours, "cam_stride4", "ours"), ref4 = amr::npz_get(amr::read_npz(dir / "ref.npz"), "stride4", "ref");
+  ASSERT_EQ(s4.sizes(), ref4.sizes());
+  EXPECT_LT((s4 - ref4).abs().max().item<double>(), 1e-4);
+  EXPECT_GT(ref4.max().item<double>(), 0.9);
 }
 
 TEST(Eval, LabelPngsAgainstMasksHandComputed) {

@@ -3,12 +3,22 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "amr/base/error.h"
+#include "amr/data/voc.h"
+#include "amr/io/npz.h"
+#include "amr/io/png.h"
 #include "amr/io/pth.h"
+#include "amr/io/weights.h"
+#include "amr/irn/masks.h"
 #include "amr/irn/path_index.h"
 #include "amr/irn/random_walk.h"
+#include "amr/model/irn_net.h"
 #include "test_support.h"
 
 namespace {
@@ -115,4 +125,171 @@ TEST(RandomWalk, RejectsBadSettingsAndShapes) {
   at::Tensor nan_edge = edge.clone();
   nan_edge[0][0] = NAN;
   EXPECT_NE(message({}, cams, nan_edge).find("NaN"), std::string::npos);
+}
+
+TEST(Masks, WalkToMaskEqualsMakeSemSegLabels) {
+  SKIP_WITHOUT_REFERENCE();
+  amr::test::TempDir dir;
+  amr::test::run_python(std::string("irn_walk_reference.py ") + AMR_REFERENCE_DIR + " " + dir.path() + " 23 19 2 10 8");
+  const auto walk = read_dict(dir / "walk.pth");
+  const at::Tensor ref = read_dict(dir / "mask.pth").at("mask");
+  const cv::Mat mask = amr::walk_to_mask({4, 11}, walk.at("cams"), walk.at("edge"), ref.size(0), ref.size(1), {});
+  ASSERT_EQ(mask.rows, ref.size(0));
+  ASSERT_EQ(mask.cols, ref.size(1));
+  const at::Tensor mine = torch::from_blob(mask.data, {mask.rows, mask.cols}, at::kByte).clone();
+  // The three labels all appear (the comparison is not between two blank masks).
+  for (int v : {0, 5, 12}) EXPECT_GT(ref.eq(v).sum().item<int64_t>(), 0) << v;
+  // The walks agree to ~3e-5; a pixel within that of a tie may flip: at most 0.2% of them.
+  EXPECT_LE(mine.ne(ref).sum().item<int64_t>(), ref.numel() / 500);
+}
+
+TEST(Masks, EmptyKeysGiveBackgroundAndBadShapesAreRefused) {
+  const at::Tensor edge = at::zeros({5, 6});
+  const cv::Mat empty = amr::walk_to_mask({}, at::zeros({0, 5, 6}), edge, 20, 24, {});
+  EXPECT_EQ(cv::countNonZero(empty), 0);
+  EXPECT_THROW(amr::walk_to_mask({1}, at::zeros({1, 5, 6}), at::zeros({5, 7}), 20, 24, {}), amr::Error);  // boundary size
+  EXPECT_THROW(amr::walk_to_mask({1}, at::zeros({1, 4, 6}), edge, 20, 24, {}), amr::Error);              // CAM size
+  EXPECT_THROW(amr::walk_to_mask({1, 2}, at::zeros({1, 5, 6}), edge, 20, 24, {}), amr::Error);           // keys vs CAMs
+  amr::MaskOptions bad;
+  bad.cam_power = 0;
+  EXPECT_THROW(amr::walk_to_mask({1}, at::ones({1, 5, 6}), edge, 20, 24, bad), amr::Error);
+}
+
+namespace {
+
+// CAM files with cam_stride4 for every val image of small_scenes (class of the image's
+// first label, a square blob), and a random ResNet-18 IRN model.
+struct MaskCase {
+  amr::test::TempDir dir;
+  std::string data;
+  MaskCase() {
+    data = amr::test::small_scenes(dir, 2);
+    std::filesystem::create_directories(dir / "cams");
+    std::ifstream list(data + "/val.txt");
+    for (std::string id; std::getline(list, id);) {
+      const cv::Mat rgb = amr::read_rgb(data + "/JPEGImages/" + id + ".jpg");
+      at::Tensor cam = at::zeros({1, rgb.rows, rgb.cols});
+      cam[0].slice(0, 8, 30).slice(1, 10, 34).fill_(1.0);
+      at::Tensor s4 = at::zeros({1, (rgb.rows + 3) / 4, (rgb.cols + 3) / 4});
+      s4[0].slice(0, 2, 8).slice(1, 3, 9).fill_(1.0);
+      amr::write_npz(dir / ("cams/" + id + ".npz"), {{"keys", at::tensor({3}, at::kInt)}, {"cam", cam}, {"cam_stride4", s4}});
+    }
+    amr::IrnNetOptions opt;
+    opt.arch = "resnet18";
+    amr::IrnNet net(opt);
+    amr::write_pth(dir / "irn.pt", amr::state_dict(*net));
+  }
+  std::string args(const std::string& out) const {
+    return "masks --cams " + dir / "cams" + " --data " + data + " --list val.txt --irn " + dir / "irn.pt" + " --out " + out +
+           " --crop 64 --exp-times 4 --threads 2";
+  }
+};
+
+}  // namespace
+
+TEST(Masks, CliWritesOneMaskPerImageAndResumes) {
+  MaskCase c;
+  amr::test::RunResult r = amr::test::run_cli(c.args(c.dir / "masks"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("wrote 6 masks"), std::string::npos) << r.output;
+  std::ifstream list(c.data + "/val.txt");
+  for (std::string id; std::getline(list, id);) {
+    const cv::Mat m = amr::read_label_png(c.dir / ("masks/" + id + ".png"));
+    const cv::Mat rgb = amr::read_rgb(c.data + "/JPEGImages/" + id + ".jpg");
+    ASSERT_EQ(m.size(), rgb.size()) << id;
+    double lo, hi;
+    cv::minMaxLoc(m, &lo, &hi);
+    EXPECT_EQ(lo, 0) << id;
+    EXPECT_EQ(hi, 4) << id;  // key 3 -> VOC index 4, where the blob is
+  }
+  r = amr::test::run_cli(c.args(c.dir / "masks") + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("wrote 0 masks"), std::string::npos) << r.output;
+}
+
+TEST(Masks, CliRefusesBadInputsInOneLine) {
+  MaskCase c;
+  auto error_of = [&](const std::string& args) {
+    const amr::test::RunResult r = amr::test::run_cli(args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    return r.output;
+  };
+  EXPECT_NE(error_of(c.args(c.dir / "m1") + " --beta 0").find("--beta"), std::string::npos);
+  EXPECT_NE(error_of(c.args(c.dir / "m2") + " --exp-times -1").find("--exp-times"), std::string::npos);
+  EXPECT_NE(error_of(c.args(c.dir / "cams")).find("--cams"), std::string::npos);  // would write into its input
+  // A CAM file without the stride-4 map, then one of another size than its image.
+  std::ifstream list(c.data + "/val.txt");
+  std::string id;
+  std::getline(list, id);
+  amr::write_npz(c.dir / ("cams/" + id + ".npz"), {{"keys", at::tensor({3}, at::kInt)}, {"cam", at::zeros({1, 48, 48})}});
+  EXPECT_NE(error_of(c.args(c.dir / "m3")).find("no cam_stride4"), std::string::npos);
+  amr::write_npz(c.dir / ("cams/" + id + ".npz"),
+                 {{"keys", at::tensor({3}, at::kInt)}, {"cam", at::zeros({1, 40, 48})}, {"cam_stride4", at::zeros({1, 10, 12})}});
+  EXPECT_NE(error_of(c.args(c.dir / "m4")).find("differs from image"), std::string::npos);
+  // An IRN model file that is not one.
+  amr::write_pth(c.dir / "bad.pt", {{"conv1.weight", at::zeros({1})}});
+  EXPECT_NE(error_of("masks --cams " + c.dir / "cams" + " --data " + c.data + " --list val.txt --irn " + c.dir / "bad.pt" +
+                     " --out " + c.dir / "m5")
+                .find("not an IRN model"),
+            std::string::npos);
+}
+
+namespace {
+
+// Mean loss of the `type: step` lines of an epoch in RUN/log.jsonl.
+double epoch_mean_loss(const std::string& log, int64_t epoch) {
+  std::ifstream in(log);
+  double sum = 0;
+  int n = 0;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "step" && j["epoch"] == epoch) sum += j["loss"].get<double>(), ++n;
+  }
+  return n ? sum / n : NAN;
+}
+
+std::string irn_args(const std::string& data, const std::string& out) {
+  // Ground-truth masks as IR labels: a ResNet-18 at crop 64, radius 5.
+  return "train-irn --data " + data + " --labels " + data + "/SegmentationClass --out " + out +
+         " --set arch=resnet18 --set crop=64 --set radius=5 --batch 4 --lr 0.02 --set workers=2 --threads 2 --quiet";
+}
+
+}  // namespace
+
+TEST(TrainIrn, LossDecreasesResumesAndTheModelMakesMasks) {
+  amr::test::TempDir dir;
+  const std::string data = amr::test::small_scenes(dir, 16);
+  amr::test::RunResult r = amr::test::run_cli(irn_args(data, dir / "irn") + " --epochs 3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const double first = epoch_mean_loss(dir / "irn/log.jsonl", 1), last = epoch_mean_loss(dir / "irn/log.jsonl", 3);
+  EXPECT_LT(last, first) << "epoch 1 " << first << ", epoch 3 " << last;
+  amr::IrnNet net = amr::load_irn_model(dir / "irn/model.pt", 64);
+  EXPECT_NE(net->mean_shift_running_mean.abs().sum().item<double>(), 0.0);  // set from the infer list
+
+  // The same run in two invocations: epoch 1, then --resume to 3, gives the same model.
+  r = amr::test::run_cli(irn_args(data, dir / "split") + " --epochs 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = amr::test::run_cli(irn_args(data, dir / "split") + " --epochs 3 --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const amr::NamedTensors a = amr::read_pth(dir / "irn/model.pt"), b = amr::read_pth(dir / "split/model.pt");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_LT((a[i].second.to(at::kDouble) - b[i].second.to(at::kDouble)).abs().max().item<double>(), 1e-5) << a[i].first;
+}
+
+TEST(TrainIrn, RefusesBadInputsInOneLine) {
+  amr::test::TempDir dir;
+  const std::string data = amr::test::small_scenes(dir, 4);
+  auto error_of = [&](const std::string& args) {
+    const amr::test::RunResult r = amr::test::run_cli(args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    return r.output;
+  };
+  std::filesystem::create_directories(dir / "empty_labels");
+  EXPECT_NE(error_of("train-irn --data " + data + " --labels " + dir / "empty_labels" + " --out " + dir / "r1 --set arch=resnet18 --set crop=64 --set radius=5 --batch 2")
+                .find("missing IR label"),
+            std::string::npos);
+  EXPECT_NE(error_of(irn_args(data, dir / "r2") + " --set radius=9").find("radius"), std::string::npos);
+  EXPECT_NE(error_of(irn_args(data, dir / "r3") + " --set crop=60").find("crop"), std::string::npos);
+  EXPECT_NE(error_of(irn_args(data, dir / "r4") + " --set nonsense=1").find("unknown key"), std::string::npos);
+  EXPECT_NE(error_of(irn_args(data, dir / "r5") + " --batch 64").find("fewer than one batch"), std::string::npos);
 }

@@ -29,6 +29,7 @@ void write_cam_file(const std::string& path, const CamFile& f) {
   std::vector<int32_t> keys(f.keys.begin(), f.keys.end());
   NamedArrays arrays = {{"keys", torch::tensor(keys, torch::kInt32).view({static_cast<int64_t>(keys.size())})},
                         {"cam", f.cam.to(torch::kFloat32)}};
+  if (f.cam_stride4.defined()) arrays.emplace_back("cam_stride4", f.cam_stride4.to(torch::kFloat32));
   if (f.cam_s.defined()) arrays.emplace_back("cam_s", f.cam_s.to(torch::kFloat32));
   if (f.cam_c.defined()) arrays.emplace_back("cam_c", f.cam_c.to(torch::kFloat32));
   if (f.xi) arrays.emplace_back("xi", torch::tensor({*f.xi}, torch::kFloat64));
@@ -62,6 +63,11 @@ CamFile read_cam_file(const std::string& path, int64_t num_classes, bool need_br
   f.cam = check_map(npz_get(a, "cam", path), "cam");
   f.cam_s = check_map(optional("cam_s"), "cam_s");
   f.cam_c = check_map(optional("cam_c"), "cam_c");
+  f.cam_stride4 = check_map(optional("cam_stride4"), "cam_stride4");
+  const std::vector<int64_t> s4{f.cam.size(0), (f.cam.size(1) + 3) / 4, (f.cam.size(2) + 3) / 4};
+  if (f.cam_stride4.defined() && f.cam_stride4.sizes() != c10::IntArrayRef(s4))
+    throw Error(path + ": cam_stride4 has shape " + c10::str(f.cam_stride4.sizes()) + ", expected " + c10::str(s4) +
+                " (cam " + c10::str(f.cam.sizes()) + " at stride 4)");
   for (const at::Tensor* t : {&f.cam_s, &f.cam_c})
     if (t->defined() && t->sizes() != f.cam.sizes())
       throw Error(path + ": branch CAM of shape " + c10::str(t->sizes()) + " differs from cam " + c10::str(f.cam.sizes()));
@@ -78,8 +84,8 @@ CamFile read_cam_file(const std::string& path, int64_t num_classes, bool need_br
 bool valid_cam_file(const std::string& path) {
   if (!std::filesystem::exists(path)) return false;
   try {
-    read_cam_file(path, 0);
-    return true;
+    // Files of an older amr lack the stride-4 map the IRN stage needs: --resume redoes them.
+    return read_cam_file(path, 0).cam_stride4.defined();
   } catch (const Error&) {
     return false;
   }

@@ -25,6 +25,13 @@ namespace fs = std::filesystem;
 namespace amr {
 
 void parse_shard(const std::string& spec, CamRunOptions* opt) {
+  const Shard s = parse_shard_spec(spec);
+  opt->shard_index = s.index;
+  opt->shard_count = s.count;
+}
+
+Shard parse_shard_spec(const std::string& spec) {
+  Shard s;
   const auto slash = spec.find('/');
   auto number = [&](const std::string& t) {
     size_t used = 0;
@@ -38,10 +45,10 @@ void parse_shard(const std::string& spec, CamRunOptions* opt) {
     return v;
   };
   if (slash == std::string::npos) throw Error("--shard: expected i/n, got '" + spec + "'");
-  opt->shard_index = number(spec.substr(0, slash));
-  opt->shard_count = number(spec.substr(slash + 1));
-  if (opt->shard_count < 1 || opt->shard_index < 0 || opt->shard_index >= opt->shard_count)
-    throw Error("--shard: expected 0 <= i < n, got '" + spec + "'");
+  s.index = number(spec.substr(0, slash));
+  s.count = number(spec.substr(slash + 1));
+  if (s.count < 1 || s.index < 0 || s.index >= s.count) throw Error("--shard: expected 0 <= i < n, got '" + spec + "'");
+  return s;
 }
 
 namespace {

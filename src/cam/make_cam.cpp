@@ -129,6 +129,7 @@ std::vector<int64_t> label_keys(const std::vector<float>& labels) {
 ImageCam empty_cam(int64_t H, int64_t W, bool dual, const CamOptions& opt) {
   ImageCam result;
   result.cam = torch::zeros({0, H, W});
+  result.cam_stride4 = torch::zeros({0, stride4_side(H), stride4_side(W)});
   if (opt.keep_branches) {
     result.cam_s = result.cam;
     if (dual) result.cam_c = result.cam;
@@ -144,23 +145,42 @@ at::Tensor upsample_cam(const at::Tensor& cam, int64_t H, int64_t W, int64_t str
       .slice(2, 0, W);
 }
 
-void finish_cam(ImageCam& result, const at::Tensor& sum_s, const at::Tensor& sum_c, bool dual, const CamOptions& opt,
-                int64_t H, int64_t W) {
-  at::Tensor ns = sum_s.defined() ? normalize_by_max(sum_s) : at::Tensor();
-  at::Tensor nc = sum_c.defined() ? normalize_by_max(sum_c) : at::Tensor();
+at::Tensor stride4_cam(const at::Tensor& cam, int64_t H, int64_t W) {
+  return torch::upsample_bilinear2d(cam.unsqueeze(0), {stride4_side(H), stride4_side(W)}, /*align_corners=*/false).squeeze(0);
+}
+
+void BranchSums::add(const at::Tensor& c, int64_t H, int64_t W, int64_t stride) {
+  const at::Tensor up = upsample_cam(c, H, W, stride), s4 = stride4_cam(c, H, W);
+  full = full.defined() ? full + up : up;
+  stride4 = stride4.defined() ? stride4 + s4 : s4;
+}
+
+namespace {
+
+at::Tensor select_branch(const at::Tensor& sum_s, const at::Tensor& sum_c, bool dual, const CamOptions& opt) {
+  const at::Tensor ns = sum_s.defined() ? normalize_by_max(sum_s) : at::Tensor();
+  const at::Tensor nc = sum_c.defined() ? normalize_by_max(sum_c) : at::Tensor();
   switch (opt.branch) {
-    case CamBranch::Spotlight: result.cam = ns; break;
-    case CamBranch::Compensation: result.cam = nc; break;
-    case CamBranch::Fused:
-      result.cam = dual ? fuse_branches(ns, nc, opt.xi) : ns;
-      if (dual) result.xi = opt.xi;
-      break;
+    case CamBranch::Spotlight: return ns;
+    case CamBranch::Compensation: return nc;
+    case CamBranch::Fused: break;
   }
+  return dual ? fuse_branches(ns, nc, opt.xi) : ns;
+}
+
+}  // namespace
+
+void finish_cam(ImageCam& result, const BranchSums& sum_s, const BranchSums& sum_c, bool dual, const CamOptions& opt,
+                int64_t H, int64_t W) {
+  result.cam = select_branch(sum_s.full, sum_c.full, dual, opt);
+  result.cam_stride4 = select_branch(sum_s.stride4, sum_c.stride4, dual, opt);
+  if (opt.branch == CamBranch::Fused && dual) result.xi = opt.xi;
   if (opt.keep_branches) {
-    result.cam_s = ns;
-    result.cam_c = nc;
+    result.cam_s = sum_s.full.defined() ? normalize_by_max(sum_s.full) : at::Tensor();
+    result.cam_c = sum_c.full.defined() ? normalize_by_max(sum_c.full) : at::Tensor();
   }
   if (!result.cam.defined()) result.cam = torch::zeros({0, H, W});
+  if (!result.cam_stride4.defined()) result.cam_stride4 = torch::zeros({0, stride4_side(H), stride4_side(W)});
 }
 
 ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& labels, const CamOptions& opt) {
@@ -185,7 +205,7 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
   if (!opt.predicted_classes && result.keys.empty()) return empty_cam(H, W, dual, opt);
   const bool want_s = opt.branch != CamBranch::Compensation || opt.keep_branches;
   const bool want_c = dual && (opt.branch != CamBranch::Spotlight || opt.keep_branches);
-  at::Tensor sum_s, sum_c;
+  BranchSums sum_s, sum_c;
   at::Tensor index;
   bool keys_ready = !opt.predicted_classes;
   const c10::Device device = net->classifier->weight.device();
@@ -226,10 +246,9 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
       keys_ready = true;
     }
     t = std::chrono::steady_clock::now();
-    auto accumulate = [&](const at::Tensor& cam, at::Tensor& sum) {
-      at::Tensor c = opt.flip ? cam[0] + cam[1].flip({2}) : cam[0];
-      c = upsample_cam(c.index_select(0, index), H, W, os);
-      sum = sum.defined() ? sum + c : c;
+    auto accumulate = [&](const at::Tensor& cam, BranchSums& sum) {
+      const at::Tensor c = opt.flip ? cam[0] + cam[1].flip({2}) : cam[0];
+      sum.add(c.index_select(0, index), H, W, os);
     };
     if (want_s) accumulate(out.cam_s, sum_s);
     if (want_c) accumulate(out.cam_c, sum_c);
@@ -237,7 +256,7 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
   }
   const auto t = std::chrono::steady_clock::now();
   finish_cam(result, sum_s, sum_c, dual, opt, H, W);
-  for (at::Tensor* m : {&result.cam, &result.cam_s, &result.cam_c})
+  for (at::Tensor* m : {&result.cam, &result.cam_stride4, &result.cam_s, &result.cam_c})
     if (m->defined()) *m = m->cpu().contiguous();
   if (profile) profile->add("normalize", seconds_since(t));
   return result;

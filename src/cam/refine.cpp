@@ -118,17 +118,16 @@ ImageCam refined_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<int64_t>
     inputs.push_back(opt.flip ? torch::cat({x, x.flip({3})}) : x);
   }
   auto branch_sum = [&](Branch b) {
-    at::Tensor sum;
+    BranchSums sum;
     for (size_t si = 0; si < inputs.size(); ++si) {
       const int steps = opt.refine == Refine::AdvCam ? advcam_steps(opt.adv, static_cast<int>(si)) : 1;
       std::vector<at::Tensor> per_class;
       for (int64_t c : keys) per_class.push_back(climb(b, inputs[si], c, steps, opt.adv, opt.flip));
-      const at::Tensor up = upsample_cam(torch::stack(per_class), H, W, os);
-      sum = sum.defined() ? sum + up : up;
+      sum.add(torch::stack(per_class), H, W, os);
     }
     return sum;
   };
-  at::Tensor sum_s, sum_c;
+  BranchSums sum_s, sum_c;
   if (want_s) sum_s = branch_sum({net->spotlight, net->classifier->weight});
   if (want_c) sum_c = branch_sum({net->compensation, net->classifier2->weight});
   finish_cam(result, sum_s, sum_c, dual, opt, H, W);

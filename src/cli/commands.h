@@ -15,6 +15,8 @@ void add_cam(CLI::App& app, const RuntimeFlags& rt);
 void add_eval(CLI::App& app, const RuntimeFlags& rt);
 void add_erase_test(CLI::App& app, const RuntimeFlags& rt);
 void add_label(CLI::App& app, const RuntimeFlags& rt);
+void add_masks(CLI::App& app, const RuntimeFlags& rt);
+void add_train_irn(CLI::App& app, const RuntimeFlags& rt);
 void add_viz(CLI::App& app, const RuntimeFlags& rt);
 void add_report(CLI::App& app, const RuntimeFlags& rt);
 

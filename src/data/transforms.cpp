@@ -26,7 +26,15 @@ bool SampleRng::coin() { return (gen_() >> 63) != 0; }
 Augmented augment(const cv::Mat& rgb, const cv::Mat& mask, const AugmentOptions& opt, SampleRng& rng) {
   Augmented out;
   cv::Mat img = rgb, m = mask;
-  if (opt.resize_long_max > 0) {
+  if (opt.scale_max > 0) {
+    const double scale = rng.uniform(opt.scale_min, opt.scale_max);
+    const cv::Size size(std::max(1, static_cast<int>(std::nearbyint(img.cols * scale))),
+                        std::max(1, static_cast<int>(std::nearbyint(img.rows * scale))));
+    if (size != img.size()) {
+      cv::resize(img, img, size, 0, 0, cv::INTER_CUBIC);
+      if (!m.empty()) cv::resize(m, m, size, 0, 0, cv::INTER_NEAREST_EXACT);
+    }
+  } else if (opt.resize_long_max > 0) {
     const int64_t target = rng.integer(opt.resize_long_min, opt.resize_long_max);
     const double scale = static_cast<double>(target) / std::max(img.cols, img.rows);
     const cv::Size size(std::max(1, static_cast<int>(std::lround(img.cols * scale))),

@@ -7,6 +7,7 @@
 
 #include "amr/base/error.h"
 #include "amr/base/text.h"
+#include "amr/io/weights.h"
 
 namespace amr {
 namespace {
@@ -124,6 +125,22 @@ NamedTensors irn_official_keys(const NamedTensors& official) {
     if (!alias) out.emplace_back(k, v);
   }
   return out;
+}
+
+IrnNet load_irn_model(const std::string& path, int64_t crop) {
+  const NamedTensors tensors = irn_official_keys(read_pth(path));
+  auto has = [&](const std::string& key) {
+    for (const auto& kv : tensors)
+      if (kv.first == key) return true;
+    return false;
+  };
+  if (!has("fc_edge6.weight")) throw Error(path + ": not an IRN model (no fc_edge6.weight; expected amr's or the official res50_irn.pth)");
+  IrnNetOptions opt;
+  opt.crop = crop;
+  opt.arch = has("resnet50.layer1.0.conv3.weight") ? "resnet50" : has("resnet50.layer1.2.conv1.weight") ? "resnet34" : "resnet18";
+  IrnNet net(opt);
+  load_state_dict(*net, tensors, /*strict=*/true, path);
+  return net;
 }
 
 at::Tensor infer_boundary(IrnNetImpl& net, const at::Tensor& image) {

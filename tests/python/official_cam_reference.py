@@ -29,18 +29,26 @@ H, W = rgb.shape[:2]
 Hu, Wu = (H + 15) // 16 * 16, (W + 15) // 16 * 16
 
 
+strided_size = ((H + 3) // 4, (W + 3) // 4)  # imutils.get_strided_size(size, 4)
+
+
 def branch(step):
-    total = None
+    total, strided = None, None
     for s in scales:
         x = torch.from_numpy(scaled_pair(rgb, s))
         with torch.no_grad():
             cam = F.relu(model(x, step=step))
         cam = cam[0] + cam[1].flip(-1)
+        st = F.interpolate(cam.unsqueeze(0), strided_size, mode="bilinear", align_corners=False)[0][keys]
+        strided = st if strided is None else strided + st
         cam = cam[keys].unsqueeze(1)
         cam = F.interpolate(cam, (Hu, Wu), mode="bilinear", align_corners=False)[:, 0, :H, :W]
         total = cam if total is None else total + cam
-    return total / (F.adaptive_max_pool2d(total, (1, 1)) + 1e-5)
+    return (total / (F.adaptive_max_pool2d(total, (1, 1)) + 1e-5),
+            strided / (F.adaptive_max_pool2d(strided, (1, 1)) + 1e-5))
 
 
-fused = xi * branch(1) + (1 - xi) * branch(2)
-np.save(out, fused.numpy().astype(np.float32))
+(high_s, strided_s), (high_c, strided_c) = branch(1), branch(2)
+np.save(out, (xi * high_s + (1 - xi) * high_c).numpy().astype(np.float32))
+# make_cam.py's "cam" key: the strided CAM (interpolated from the feature map to ceil(H/4) x ceil(W/4)).
+np.save(out[:-4] + ".stride4.npy", (xi * strided_s + (1 - xi) * strided_c).numpy().astype(np.float32))

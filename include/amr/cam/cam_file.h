@@ -11,11 +11,13 @@ namespace amr {
 // One image's CAMs, in memory and as `amr cam` writes them (<id>.npz, numpy.load reads it):
 //  keys   int32 [n]          foreground class indices
 //  cam    float32 [n, H, W]  the CAM in [0, 1]; for a dual model xi * cam_s + (1 - xi) * cam_c
+//  cam_stride4 float32 [n, ceil(H/4), ceil(W/4)]  the same CAM at stride 4 (the official
+//                            make_cam's `cam` key): where the IRN random walk starts
 //  cam_s, cam_c              per-branch CAMs (--save-branches; cam_c only for dual models)
 //  xi     float64 [1]        the fusion weight `cam` was made with (fused dual CAMs only)
 struct CamFile {
   std::vector<int64_t> keys;
-  at::Tensor cam, cam_s, cam_c;
+  at::Tensor cam, cam_stride4, cam_s, cam_c;
   std::optional<double> xi;
 
   bool has_branches() const { return cam_s.defined() && cam_c.defined(); }
@@ -41,7 +43,7 @@ CamFile read_cam_file(const std::string& path, int64_t num_classes, bool need_br
 cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,
                           double threshold);
 
-// True when `path` is a complete, readable CAM file (what --resume skips).
+// True when `path` is a complete, readable CAM file with its cam_stride4 (what --resume skips).
 bool valid_cam_file(const std::string& path);
 
 }  // namespace amr

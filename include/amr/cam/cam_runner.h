@@ -58,7 +58,11 @@ struct CamCoverage {
 CamCoverage check_cam_coverage(const std::string& out, const std::vector<std::string>& ids);
 
 // Flag parsers; each throws naming its flag.
-void parse_shard(const std::string& spec, CamRunOptions* opt);  // "i/n" -> shard index/count
+void parse_shard(const std::string& spec, CamRunOptions* opt);
+struct Shard {
+  int index = 0, count = 1;  // this process does the ids i with i % count == index
+};
+Shard parse_shard_spec(const std::string& spec);  // "i/n"; throws naming --shard  // "i/n" -> shard index/count
 CamRunOptions::MemoryFormat parse_memory_format(const std::string& s);  // --memory-format
 std::string memory_format_name(CamRunOptions::MemoryFormat f);
 std::array<int64_t, 4> parse_strides(const std::string& s);          // --strides a,b,c,d

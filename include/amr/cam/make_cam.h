@@ -69,8 +69,17 @@ ImageCam empty_cam(int64_t H, int64_t W, bool dual, const CamOptions& opt);
 // [n, h, w] -> bilinear (align_corners false) to the
 // image size rounded up to `stride`, then cropped to H x W.
 at::Tensor upsample_cam(const at::Tensor& cam, int64_t H, int64_t W, int64_t stride);
-// Per-branch scale sums (undefined: not computed) -> max-normalized, xi-fused result.cam.
-void finish_cam(ImageCam& result, const at::Tensor& sum_s, const at::Tensor& sum_c, bool dual, const CamOptions& opt,
+// [n, h, w] -> bilinear (align_corners false) to ceil(H/4) x ceil(W/4): the official make_cam's
+// strided CAM (IRN's `cam` key), what the random walk of the IRN stage starts from.
+at::Tensor stride4_cam(const at::Tensor& cam, int64_t H, int64_t W);
+inline int64_t stride4_side(int64_t side) { return (side + 3) / 4; }
+// A branch's sums over scales at full resolution and at stride 4 (undefined: not computed).
+struct BranchSums {
+  at::Tensor full, stride4;
+  void add(const at::Tensor& c, int64_t H, int64_t W, int64_t stride);  // c: [n, h, w] at the feature stride
+};
+// Per-branch scale sums -> max-normalized, xi-fused result.cam and result.cam_stride4.
+void finish_cam(ImageCam& result, const BranchSums& sum_s, const BranchSums& sum_c, bool dual, const CamOptions& opt,
                 int64_t H, int64_t W);
 
 }  // namespace amr

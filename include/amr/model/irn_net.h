@@ -58,6 +58,10 @@ TORCH_MODULE(IrnNet);
 // backbone.*, edge_layers.*, dp_layers.*, fc_dp7.4.*), under IrnNet's names.
 NamedTensors irn_official_keys(const NamedTensors& official);
 
+// An IRN model file (amr's, or the official res50_irn.pth): the backbone's depth read from the
+// tensors, every tensor checked (strict); throws one line naming the file.
+IrnNet load_irn_model(const std::string& path, int64_t crop);
+
 // EdgeDisplacement's inference (make_sem_seg_labels.py): image [3, H, W] normalized ->
 // boundary probabilities [ceil(H/4), ceil(W/4)], sigmoid of the mean of the image's and its
 // mirror's logits. The displacement branch is not computed (the masks do not use it).

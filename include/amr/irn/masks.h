@@ -1,0 +1,45 @@
+#pragma once
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <opencv2/core/mat.hpp>
+
+#include "amr/base/runtime.h"
+#include "amr/irn/random_walk.h"
+
+namespace amr {
+
+// make_sem_seg_labels' settings (the official run_sample.py values).
+struct MaskOptions {
+  RandomWalkOptions walk;     // beta 10, 2^8 steps, radius 5
+  double cam_power = 1.5;     // --cam-power: the stride-4 CAMs are raised to it before the walk
+  double bg_threshold = 0.25; // --bg-threshold: background where every walked class is <= it
+};
+void validate(const MaskOptions& opt);  // throws naming the flag
+
+// One image's pseudo-mask (VOC indices: 0 background, key + 1): the stride-4 CAMs [K, h, w] to
+// the power cam_power, walked over `boundary` [h, w], upsampled x4 (bilinear) and cropped to
+// H x W, divided by their maximum, then argmax against the background threshold.
+cv::Mat walk_to_mask(const std::vector<int64_t>& keys, const at::Tensor& cam_stride4, const at::Tensor& boundary, int64_t H,
+                     int64_t W, const MaskOptions& opt);
+
+struct MaskRunOptions {
+  std::string cams, data, list, irn, out;  // --cams, --data, --list, --irn (model file), --out
+  MaskOptions mask;
+  int64_t crop = 512;  // --crop: boundary inference pads images to at least crop x crop
+  int shard_index = 0, shard_count = 1;
+  bool resume = false;
+  bool quiet = false;
+};
+struct MaskRunSummary {
+  size_t written = 0, skipped = 0, in_shard = 0;
+  double seconds = 0;
+};
+
+// `amr masks`: OUT/<id>.png (palette) for every id of the list (of this shard), from
+// CAMS/<id>.npz (their cam_stride4) and the IRN model's boundary map of the image. Written
+// atomically; --resume skips ids whose mask is a readable PNG of the image's size.
+MaskRunSummary make_masks(const MaskRunOptions& opt, const Runtime& rt);
+
+}  // namespace amr

@@ -1,0 +1,128 @@
+#include "amr/irn/masks.h"
+
+#include <filesystem>
+
+#include <ATen/ATen.h>
+#include <torch/types.h>
+
+#include "amr/base/error.h"
+#include "amr/base/progress.h"
+#include "amr/base/text.h"
+#include "amr/cam/cam_file.h"
+#include "amr/cam/pseudo_label.h"
+#include "amr/data/transforms.h"
+#include "amr/data/voc.h"
+#include "amr/io/atomic_file.h"
+#include "amr/io/png.h"
+#include "amr/model/irn_net.h"
+
+namespace fs = std::filesystem;
+
+namespace amr {
+namespace {
+
+bool valid_mask(const std::string& path, int64_t H, int64_t W) {
+  if (!fs::exists(path)) return false;
+  try {
+    const cv::Mat m = read_label_png(path);
+    return m.rows == H && m.cols == W;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+void refuse_output_onto_cams(const MaskRunOptions& opt) {
+  std::error_code ec;
+  if (fs::exists(opt.out) && fs::exists(opt.cams) && fs::equivalent(opt.out, opt.cams, ec))
+    throw Error("--out: " + opt.out + " is the CAM directory --cams; write the masks elsewhere");
+}
+
+cv::Mat mask_of_image(IrnNetImpl& net, const VocDataset& ds, size_t i, const MaskRunOptions& opt, const c10::Device& device) {
+  const std::string cam_path = opt.cams + "/" + ds.ids[i] + ".npz";
+  const CamFile f = read_cam_file(cam_path, ds.num_classes());
+  if (!f.cam_stride4.defined())
+    throw Error(cam_path + ": no cam_stride4 (the stride-4 CAM the random walk starts from); write the CAMs with this amr's `amr cam`");
+  const cv::Mat rgb = read_rgb(ds.image_path(i));
+  if (rgb.rows != f.cam.size(1) || rgb.cols != f.cam.size(2))
+    throw Error(cam_path + ": CAM size " + std::to_string(f.cam.size(2)) + "x" + std::to_string(f.cam.size(1)) + " differs from image " +
+                ds.image_path(i) + " (" + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) + ")");
+  const at::Tensor boundary = infer_boundary(net, to_normalized_tensor(rgb).to(device)).to(at::kCPU);
+  return walk_to_mask(f.keys, f.cam_stride4, boundary, rgb.rows, rgb.cols, opt.mask);
+}
+
+}  // namespace
+
+void validate(const MaskOptions& opt) {
+  validate(opt.walk);
+  if (!(opt.cam_power > 0) || !std::isfinite(opt.cam_power))
+    throw Error("--cam-power: expected a number > 0, got " + shortest_double(opt.cam_power));
+  if (!(opt.bg_threshold >= 0 && opt.bg_threshold <= 1))
+    throw Error("--bg-threshold: expected a number in [0, 1], got " + shortest_double(opt.bg_threshold));
+}
+
+cv::Mat walk_to_mask(const std::vector<int64_t>& keys, const at::Tensor& cam_stride4, const at::Tensor& boundary, int64_t H,
+                     int64_t W, const MaskOptions& opt) {
+  validate(opt);
+  const int64_t h = (H + 3) / 4, w = (W + 3) / 4;
+  if (boundary.dim() != 2 || boundary.size(0) != h || boundary.size(1) != w)
+    throw Error("masks: a boundary map of " + c10::str(boundary.sizes()) + " for a " + std::to_string(W) + "x" + std::to_string(H) +
+                " image (expected [" + std::to_string(h) + ", " + std::to_string(w) + "])");
+  if (cam_stride4.dim() != 3 || cam_stride4.size(0) != static_cast<int64_t>(keys.size()) || cam_stride4.size(1) != h ||
+      cam_stride4.size(2) != w)
+    throw Error("masks: stride-4 CAMs of " + c10::str(cam_stride4.sizes()) + " for " + std::to_string(keys.size()) + " classes of a " +
+                std::to_string(W) + "x" + std::to_string(H) + " image");
+  cv::Mat mask = cv::Mat::zeros(static_cast<int>(H), static_cast<int>(W), CV_8UC1);
+  if (keys.empty()) return mask;
+  const at::Tensor walked = random_walk(cam_stride4.to(at::kFloat).clamp_min(0).pow(opt.cam_power), boundary, opt.walk);
+  at::Tensor up = at::upsample_bilinear2d(walked.unsqueeze(1), {4 * h, 4 * w}, false, 4.0, 4.0).squeeze(1).slice(1, 0, H).slice(2, 0, W);
+  const double peak = up.max().item<double>();
+  if (!(peak > 0)) return mask;  // nothing survived the walk: all background
+  up = up / peak;
+  // Background first: it wins ties (argmax takes the first maximum), as the official padding.
+  const at::Tensor scores = at::cat({at::full({1, H, W}, opt.bg_threshold, up.options()), up});
+  const at::Tensor best = scores.argmax(0).to(at::kInt).contiguous();
+  const int32_t* b = best.data_ptr<int32_t>();
+  for (int64_t p = 0; p < H * W; ++p)
+    if (b[p] > 0) mask.data[p] = static_cast<uint8_t>(keys[static_cast<size_t>(b[p] - 1)] + 1);
+  return mask;
+}
+
+MaskRunSummary make_masks(const MaskRunOptions& opt, const Runtime& rt) {
+  validate(opt.mask);
+  const VocDataset ds = open_for_cams(opt.data, opt.list, /*need_images=*/true);
+  refuse_output_inside_dataset(opt.out, ds, "--out");
+  refuse_output_onto_cams(opt);
+  const c10::Device device = torch_device(rt.device);
+  IrnNet net = load_irn_model(opt.irn, opt.crop);
+  net->eval();
+  net->to(device);
+  ensure_dir(opt.out, "--out");
+  MaskRunSummary s;
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < ds.ids.size(); ++i) {
+    if (static_cast<int>(i % static_cast<size_t>(opt.shard_count)) != opt.shard_index) continue;
+    ++s.in_shard;
+    const std::string out = opt.out + "/" + ds.ids[i] + ".png";
+    if (opt.resume && fs::exists(out)) {
+      const cv::Mat rgb = read_rgb(ds.image_path(i));
+      if (valid_mask(out, rgb.rows, rgb.cols)) {
+        ++s.skipped;
+        continue;
+      }
+    }
+    todo.push_back(i);
+  }
+  Progress progress(static_cast<int64_t>(todo.size()), opt.quiet, 50);
+  c10::InferenceMode guard;
+  for (size_t n = 0; n < todo.size(); ++n) {
+    const size_t i = todo[n];
+    write_label_png(opt.out + "/" + ds.ids[i] + ".png", mask_of_image(*net, ds, i, opt, device));
+    ++s.written;
+    progress.update(static_cast<int64_t>(n + 1), "masks " + std::to_string(n + 1) + "/" + std::to_string(todo.size()));
+  }
+  progress.end_line();
+  s.seconds = progress.seconds();
+  return s;
+}
+
+}  // namespace amr
