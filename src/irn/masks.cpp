@@ -95,6 +95,7 @@ MaskRunSummary make_masks(const MaskRunOptions& opt, const Runtime& rt) {
   const c10::Device device = torch_device(rt.device);
   IrnNet net = load_irn_model(opt.irn, opt.crop);
   net->eval();
+  net->resnet50->fold_batchnorm();  // inference only: the frozen backbone's BatchNorm into its convolutions
   net->to(device);
   ensure_dir(opt.out, "--out");
   MaskRunSummary s;

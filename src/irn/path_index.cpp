@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "amr/base/error.h"
 
@@ -86,12 +87,24 @@ at::Tensor edge_to_affinity(const at::Tensor& edge, const PathIndices& index) {
   if (flat.size(1) != index.height * index.width)
     throw Error("edge_to_affinity: an edge map of " + std::to_string(flat.size(1)) + " pixels, expected " +
                 std::to_string(index.height) + "x" + std::to_string(index.width));
-  std::vector<at::Tensor> groups;
+  // The max's position is found without autograd; only the chosen pixel is gathered with it: the
+  // same values and gradient (to the first maximum of the path, as max_pool2d), without saving
+  // and back-propagating through every pixel of every path.
+  const int64_t b = flat.size(0);
+  std::vector<at::Tensor> chosen;
   for (const at::Tensor& ind : index.by_length) {
-    at::Tensor on_path = flat.index_select(1, ind.reshape({-1}).to(flat.device())).view({flat.size(0), ind.size(0), ind.size(1), ind.size(2)});
-    groups.push_back(1 - std::get<0>(on_path.max(2)));
+    const at::Tensor ind_d = ind.to(flat.device());
+    at::Tensor pixel;
+    {
+      at::NoGradGuard no_grad;
+      const at::Tensor on_path = flat.detach().index_select(1, ind_d.reshape({-1})).view({b, ind.size(0), ind.size(1), ind.size(2)});
+      const at::Tensor which = std::get<1>(on_path.max(2));  // [B, paths, sources]
+      pixel = ind_d.unsqueeze(0).expand({b, -1, -1, -1}).gather(2, which.unsqueeze(2)).squeeze(2);
+    }
+    chosen.push_back(pixel.reshape({b, -1}));
   }
-  return at::cat(groups, 1);
+  const at::Tensor pixels = at::cat(chosen, 1);  // [B, directions * sources]
+  return (1 - flat.gather(1, pixels)).view({b, index.destinations.size(0), -1});
 }
 
 }  // namespace amr

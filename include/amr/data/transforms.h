@@ -27,11 +27,11 @@ constexpr std::array<float, 3> kImageNetStd{0.229f, 0.224f, 0.225f};
 
 struct AugmentOptions {
   int64_t resize_long_min = 320, resize_long_max = 640;  // random long side (0: keep size)
-  // scale_max > 0: instead, rescale by a factor drawn in [scale_min, scale_max) (IRN's
-  // rescale (0.5, 1.5): bicubic image, PIL-style nearest mask).
-  double scale_min = 0, scale_max = 0;
   bool hflip = true;
   int64_t crop = 512;  // square random crop with padding (0: no crop)
+  // scale_max > 0: instead of resize_long, rescale by a factor drawn in [scale_min, scale_max) (IRN's
+  // rescale (0.5, 1.5): bicubic image, PIL-style nearest mask).
+  double scale_min = 0, scale_max = 0;
 };
 
 // An RGB uint8 image (and optionally its label mask) after augmentation.
