@@ -14,8 +14,8 @@ command -v clang++ >/dev/null || { echo "$0: needs clang (apt install clang libc
 cmake -S . -B build-fuzz -DAMR_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$(nproc)" >/dev/null
 B=build-fuzz/tests/fuzz
-mkdir -p "$OUT"/{fuzz_pth,fuzz_npz,fuzz_png,fuzz_config}/corpus
-[[ -f $OUT/fuzz_pth/corpus/zip.pth ]] || $PY - "$OUT" <<'PYEOF'
+mkdir -p "$OUT"/{fuzz_pth,fuzz_npz,fuzz_npy_dict,fuzz_png,fuzz_config}/corpus
+[[ -f $OUT/fuzz_pth/corpus/zip.pth && -f $OUT/fuzz_npy_dict/corpus/official.npy ]] || $PY - "$OUT" <<'PYEOF'
 import sys, torch, numpy as np
 out = sys.argv[1]
 sd = {"conv.weight": torch.arange(8, dtype=torch.float32).view(2, 1, 2, 2), "bn.num_batches_tracked": torch.tensor(3)}
@@ -23,6 +23,9 @@ torch.save(sd, f"{out}/fuzz_pth/corpus/zip.pth")
 torch.save(sd, f"{out}/fuzz_pth/corpus/legacy.pth", _use_new_zipfile_serialization=False)
 torch.save({"state_dict": sd, "epoch": 2}, f"{out}/fuzz_pth/corpus/nested.pth", _use_new_zipfile_serialization=False)
 np.savez(f"{out}/fuzz_npz/corpus/cam.npz", keys=np.array([0, 3], np.int32), cam=np.random.rand(2, 4, 5).astype(np.float32))
+# The official make_cam's CAM file: a dict of a torch tensor (legacy-format storage inside) and numpy arrays.
+np.save(f"{out}/fuzz_npy_dict/corpus/official.npy", {"keys": torch.tensor([2, 7]), "cam": torch.rand(2, 3, 4),
+        "high_res": np.random.rand(2, 10, 14).astype(np.float32)})
 np.savez_compressed(f"{out}/fuzz_npz/corpus/deflated.npz", keys=np.array([1], np.int32), cam=np.zeros((1, 3, 3), np.float32),
                     cam_s=np.ones((1, 3, 3), np.float32), cam_c=np.ones((1, 3, 3), np.float32))
 PYEOF
@@ -40,7 +43,7 @@ fuzz_one() {
   echo "== $t ($SECONDS_EACH s)" >&2
   ( cd "$OUT/$t" && "../../../$B/$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -rss_limit_mb=4096 corpus ) > "$OUT/$t/last.log" 2>&1
 }
-targets=(fuzz_pth fuzz_npz fuzz_png fuzz_config) failed=0
+targets=(fuzz_pth fuzz_npz fuzz_npy_dict fuzz_png fuzz_config) failed=0
 for t in "${targets[@]}"; do
   while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || failed=1; done
   fuzz_one "$t" &

@@ -11,6 +11,7 @@
 #include "amr/base/error.h"
 #include "amr/base/text.h"
 #include "amr/train/config.h"
+#include "amr/train/irn_trainer.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -208,6 +209,12 @@ TEST(Cli, ConfigsCompose) {
   const std::string configs = std::string(AMR_SOURCE_DIR) + "/configs/";
   for (const auto& e : fs::directory_iterator(configs)) {
     if (e.path().extension() != ".yaml") continue;
+    if (e.path().stem().string().find("-irn") != std::string::npos) {  // amr train-irn's configs
+      amr::IrnTrainConfig irn = amr::irn_config_from_yaml(e.path().string());
+      irn.data = "x", irn.labels = "y";
+      EXPECT_NO_THROW(amr::validate(irn)) << e.path();
+      continue;
+    }
     amr::TrainConfig r = amr::load_train_config(e.path().string(), {"data=x"});
     EXPECT_NO_THROW(r.resolve()) << e.path();
   }

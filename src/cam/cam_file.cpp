@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "amr/base/error.h"
+#include "amr/io/npy_dict.h"
 #include "amr/io/npz.h"
 
 namespace amr {
@@ -36,8 +37,32 @@ void write_cam_file(const std::string& path, const CamFile& f) {
   write_npz(path, arrays);
 }
 
+namespace {
+
+// The official make_cam's .npy dict: keys, cam (stride 4), high_res -> amr's arrays.
+NamedArrays official_cam_arrays(const std::string& path) {
+  NamedArrays out;
+  for (const auto& [k, v] : read_npy_dict(path)) {
+    if (k == "keys") out.emplace_back("keys", v);
+    else if (k == "high_res") out.emplace_back("cam", v);
+    else if (k == "cam") out.emplace_back("cam_stride4", v);
+  }
+  return out;
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+}  // namespace
+
+std::string find_cam_file(const std::string& dir, const std::string& id) {
+  const std::string npz = dir + "/" + id + ".npz", npy = dir + "/" + id + ".npy";
+  return !std::filesystem::exists(npz) && std::filesystem::exists(npy) ? npy : npz;
+}
+
 CamFile read_cam_file(const std::string& path, int64_t num_classes, bool need_branches) {
-  const NamedArrays a = read_npz(path);
+  const NamedArrays a = ends_with(path, ".npy") ? official_cam_arrays(path) : read_npz(path);
   auto optional = [&](const std::string& key) {
     for (const auto& [k, v] : a)
       if (k == key) return v;
@@ -66,7 +91,7 @@ CamFile read_cam_file(const std::string& path, int64_t num_classes, bool need_br
   f.cam_stride4 = check_map(optional("cam_stride4"), "cam_stride4");
   const std::vector<int64_t> s4{f.cam.size(0), (f.cam.size(1) + 3) / 4, (f.cam.size(2) + 3) / 4};
   if (f.cam_stride4.defined() && f.cam_stride4.sizes() != c10::IntArrayRef(s4))
-    throw Error(path + ": cam_stride4 has shape " + c10::str(f.cam_stride4.sizes()) + ", expected " + c10::str(s4) +
+    throw Error(path + ": cam_stride4 has shape " + c10::str(f.cam_stride4.sizes()) + ", expected " + c10::str(c10::IntArrayRef(s4)) +
                 " (cam " + c10::str(f.cam.sizes()) + " at stride 4)");
   for (const at::Tensor* t : {&f.cam_s, &f.cam_c})
     if (t->defined() && t->sizes() != f.cam.sizes())
@@ -94,6 +119,9 @@ bool valid_cam_file(const std::string& path) {
 cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, int n, int h, int w, bool has_background,
                           double threshold) {
   cv::Mat pred(h, w, CV_8UC1);
+  // Compared in the CAM's precision: IRN pads the float32 CAMs with the threshold, so a CAM value
+  // equal to float(threshold) is a tie that the background wins.
+  const float t = static_cast<float>(threshold);
   const size_t plane = static_cast<size_t>(h) * w;
   for (int y = 0; y < h; ++y) {
     uint8_t* row = pred.ptr<uint8_t>(y);
@@ -107,7 +135,7 @@ cv::Mat cam_to_prediction(const std::vector<int64_t>& keys, const float* cam, in
       }
       if (has_background) {
         // IRN: a background channel of value `threshold` placed first wins ties.
-        row[x] = (best < 0 || best_v <= threshold) ? 0 : static_cast<uint8_t>(keys[best] + 1);
+        row[x] = (best < 0 || best_v <= t) ? 0 : static_cast<uint8_t>(keys[best] + 1);
       } else {
         row[x] = best < 0 ? 255 : static_cast<uint8_t>(keys[best]);
       }

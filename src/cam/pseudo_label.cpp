@@ -84,7 +84,7 @@ size_t write_pseudo_labels(const LabelOptions& opt, const Runtime& rt) {
   c10::InferenceMode guard;
   parallel_for(ds.ids.size(), rt.threads, [&](size_t i, int) {
     c10::InferenceMode g;
-    const std::string path = opt.cams + "/" + ds.ids[i] + ".npz";
+    const std::string path = find_cam_file(opt.cams, ds.ids[i]);
     CamFile f = read_cam_file(path, ds.num_classes());
     // The image is decoded also without the CRF (when present): a label of another size than
     // its image is useless downstream.

@@ -12,7 +12,7 @@ struct TrainIrnArgs {
   std::optional<std::string> data, list, labels, init;
   std::optional<int64_t> epochs, batch;
   std::optional<double> lr;
-  bool resume = false, quiet = false;
+  IrnRunOptions run;
 };
 
 IrnTrainConfig resolve(const TrainIrnArgs& a) {
@@ -43,13 +43,17 @@ void add_train_irn(CLI::App& app, const RuntimeFlags& runtime) {
   add_optional(cmd, "--batch", a->batch, "batch size (official 32)");
   add_optional(cmd, "--lr", a->lr, "learning rate of the boundary branch (the displacement branch gets 10x; official 0.1)");
   cmd->add_option("--set", a->sets, "key=value over the config (any key of config.yaml)");
-  cmd->add_flag("--resume", a->resume, "continue RUN from last.pt");
-  cmd->add_flag("--quiet", a->quiet, "no progress output");
+  cmd->add_flag("--resume", a->run.resume, "continue RUN from last.pt");
+  cmd->add_option("--stop-after-epochs", a->run.stop_after_epochs, "stop after N epochs (last.pt written; --resume continues)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--quiet", a->run.quiet, "no progress output");
   add_threads(cmd, runtime);
   add_device(cmd, runtime);
   on_run(cmd, runtime, [a](const Runtime& rt) {
-    const IrnTrainSummary s = train_irn(resolve(*a), a->out, a->resume, a->quiet, rt);
-    std::cout << "trained IRN for " << s.steps << " steps (last loss " << s.last_loss << "): " << s.model << "\n";
+    a->run.out = a->out;
+    const IrnTrainSummary s = train_irn(resolve(*a), a->run, rt);
+    if (s.finished) std::cout << "trained IRN for " << s.steps << " steps (last loss " << s.last_loss << "): " << s.model << "\n";
+    else std::cout << "stopped after " << s.steps << " steps (last loss " << s.last_loss << "); --resume continues " << a->out << "\n";
   });
 }
 

@@ -75,7 +75,7 @@ std::vector<int64_t> parse_npy_shape(const std::string& text, const std::string&
   return shape;
 }
 
-at::Tensor parse_npy(const std::string& data, const std::string& what) {
+NpyHeader parse_npy_header(const std::string& data, const std::string& what) {
   if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0) throw Error(what + ": not a .npy array");
   const int major = static_cast<uint8_t>(data[6]);
   size_t hl, off;
@@ -94,35 +94,48 @@ at::Tensor parse_npy(const std::string& data, const std::string& what) {
     if (p == std::string::npos) throw Error(what + ": .npy header without '" + key + "'");
     return header.substr(header.find(':', p) + 1);
   };
-  std::string descr = field("descr");
-  descr = descr.substr(descr.find('\'') + 1);
-  descr = descr.substr(0, descr.find('\''));
-  at::ScalarType type = at::kFloat;
-  bool found = false;
-  for (auto& d : kDtypes)
-    if (descr == d.descr || (descr.size() == 3 && descr.substr(1) == std::string(d.descr).substr(1) && descr[0] == '='))
-      type = d.type, found = true;
-  if (!found) throw Error(what + ": unsupported dtype " + descr);
-  if (field("fortran_order").find("True") < field("fortran_order").find(','))
-    throw Error(what + ": Fortran-ordered arrays are not supported");
+  NpyHeader h;
+  h.descr = field("descr");
+  h.descr = h.descr.substr(h.descr.find('\'') + 1);
+  h.descr = h.descr.substr(0, h.descr.find('\''));
+  h.fortran_order = field("fortran_order").find("True") < field("fortran_order").find(',');
   std::string shape_s = field("shape");
   shape_s = shape_s.substr(shape_s.find('(') + 1);
   shape_s = shape_s.substr(0, shape_s.find(')'));
-  const std::vector<int64_t> shape = parse_npy_shape(shape_s, what);
-  // The declared size is bounded by the bytes that follow the header before anything is allocated.
-  const size_t available = data.size() - off - hl;
+  h.shape = parse_npy_shape(shape_s, what);
+  h.data_offset = off + hl;
+  return h;
+}
+
+at::ScalarType npy_dtype(const std::string& descr, const std::string& what) {
+  for (auto& d : kDtypes)
+    if (descr == d.descr || (descr.size() == 3 && descr.substr(1) == std::string(d.descr).substr(1) && descr[0] == '='))
+      return d.type;
+  throw Error(what + ": unsupported dtype " + descr);
+}
+
+at::Tensor npy_array(at::ScalarType type, const std::vector<int64_t>& shape, const char* bytes, size_t available,
+                     const std::string& what) {
   const bool empty = std::find(shape.begin(), shape.end(), 0) != shape.end();
   size_t nbytes = empty ? 0 : c10::elementSize(type);
   for (int64_t d : shape) {
     if (empty) break;
     if (nbytes > available / static_cast<size_t>(d))
-      throw Error(what + ": .npy shape (" + shape_s + ") declares more data than the " + std::to_string(available) +
-                  " bytes that follow its header");
+      throw Error(what + ": array shape " + c10::str(shape) + " declares more data than the " + std::to_string(available) +
+                  " bytes that hold it");
     nbytes *= static_cast<size_t>(d);
   }
   at::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
-  if (nbytes > 0) std::memcpy(t.data_ptr(), data.data() + off + hl, nbytes);  // an empty tensor has no data pointer
+  if (nbytes > 0) std::memcpy(t.data_ptr(), bytes, nbytes);  // an empty tensor has no data pointer
   return t;
+}
+
+at::Tensor parse_npy(const std::string& data, const std::string& what) {
+  const NpyHeader h = parse_npy_header(data, what);
+  const at::ScalarType type = npy_dtype(h.descr, what);
+  if (h.fortran_order) throw Error(what + ": Fortran-ordered arrays are not supported");
+  // The declared size is bounded by the bytes that follow the header before anything is allocated.
+  return npy_array(type, h.shape, data.data() + h.data_offset, data.size() - h.data_offset, what);
 }
 
 void write_npz(const std::string& path, const NamedArrays& arrays) {

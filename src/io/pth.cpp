@@ -84,21 +84,7 @@ class Loader {
       std::vector<int64_t> size, stride;
       for (auto& x : pickle::as_tuple(a[2], what_)) size.push_back(pickle::as_int(x, what_));
       for (auto& x : pickle::as_tuple(a[3], what_)) stride.push_back(pickle::as_int(x, what_));
-      if (size.size() != stride.size()) throw Error(what_ + ": corrupt tensor '" + name + "'");
-      int64_t last = offset;
-      bool empty = false, bad = offset < 0;
-      for (size_t k = 0; k < size.size() && !bad; ++k) {
-        if (size[k] < 0 || stride[k] < 0) bad = true;
-        if (size[k] == 0) empty = true;
-        int64_t step = 0;
-        bad = bad || __builtin_mul_overflow(std::max<int64_t>(size[k] - 1, 0), stride[k], &step) ||
-              __builtin_add_overflow(last, step, &last);
-      }
-      if (bad) throw Error(what_ + ": corrupt tensor '" + name + "' (negative or overflowing size/stride/offset)");
-      if (!empty && last >= st.data.numel())
-        throw Error(what_ + ": corrupt tensor '" + name + "' (extends past its storage)");
-      if (empty) return at::empty(size, at::TensorOptions().dtype(st.dtype));
-      return st.data.as_strided(size, stride, offset).clone(at::MemoryFormat::Contiguous);
+      return checked_view(st.data, offset, size, stride, what_ + ": tensor '" + name + "'");
     }
     throw Error(what_ + ": entry '" + name + "' is an unsupported object " + fn);
   }
@@ -179,7 +165,13 @@ PthContents read_zip(const std::string& path, const std::vector<char>& bytes) {
   return out;
 }
 
-NamedTensors read_legacy(const std::string& path, const std::vector<char>& bytes) {
+struct Legacy {
+  Ref root;
+  Loader loader;
+};
+
+// A legacy torch.save stream: its object and every storage it references, read.
+Legacy parse_legacy(const std::string& path, const std::vector<char>& bytes) {
   size_t pos = 0;
   Ref magic = pickle::parse(bytes, &pos, path);
   // torch.serialization's MAGIC_NUMBER 0x1950a86a20f9469cfc6c, as a 10-byte LONG1.
@@ -195,10 +187,10 @@ NamedTensors read_legacy(const std::string& path, const std::vector<char>& bytes
           !kv.second->b)
         throw Error(path + ": big-endian checkpoints are not supported");
   }
-  Ref root = pickle::parse(bytes, &pos, path);
+  Legacy result{pickle::parse(bytes, &pos, path), Loader(path)};
   Ref keys = pickle::parse(bytes, &pos, path);
-  Loader loader(path);
-  loader.collect_storages(root);
+  Loader& loader = result.loader;
+  loader.collect_storages(result.root);
   for (auto& k : pickle::as_tuple(keys, path + ": storage keys")) {
     const std::string key = pickle::as_str(k, path);
     auto it = loader.storages().find(key);
@@ -217,10 +209,40 @@ NamedTensors read_legacy(const std::string& path, const std::vector<char>& bytes
     if (nbytes > 0) std::memcpy(st.data.data_ptr(), bytes.data() + pos, nbytes);
     pos += nbytes;
   }
-  return loader.state_dict(root);
+  return result;
+}
+
+NamedTensors read_legacy(const std::string& path, const std::vector<char>& bytes) {
+  Legacy legacy = parse_legacy(path, bytes);
+  return legacy.loader.state_dict(legacy.root);
 }
 
 }  // namespace
+
+at::Tensor checked_view(const at::Tensor& storage, int64_t offset, const std::vector<int64_t>& size, const std::vector<int64_t>& stride,
+                        const std::string& what) {
+  if (size.size() != stride.size()) throw Error(what + ": corrupt tensor (sizes and strides differ in length)");
+  int64_t last = offset;
+  bool empty = false, bad = offset < 0;
+  for (size_t k = 0; k < size.size() && !bad; ++k) {
+    if (size[k] < 0 || stride[k] < 0) bad = true;
+    if (size[k] == 0) empty = true;
+    int64_t step = 0;
+    bad = bad || __builtin_mul_overflow(std::max<int64_t>(size[k] - 1, 0), stride[k], &step) || __builtin_add_overflow(last, step, &last);
+  }
+  if (bad) throw Error(what + ": corrupt tensor (negative or overflowing size/stride/offset)");
+  if (!empty && last >= storage.numel()) throw Error(what + ": corrupt tensor (extends past its storage)");
+  if (empty) return at::empty(size, storage.options());
+  return storage.as_strided(size, stride, offset).clone(at::MemoryFormat::Contiguous);
+}
+
+at::Tensor read_legacy_storage(const std::vector<char>& bytes, const std::string& what) {
+  Legacy legacy = parse_legacy(what, bytes);
+  if (legacy.root->kind != Value::Kind::Persistent) throw Error(what + ": expected one pickled storage");
+  const at::Tensor data = legacy.loader.storage(legacy.root).data;
+  if (!data.defined()) throw Error(what + ": the storage has no data");
+  return data;
+}
 
 PthContents read_pth_contents(const std::string& path) {
   std::vector<char> bytes = read_file_bytes(path, "checkpoint");

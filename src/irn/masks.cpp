@@ -38,7 +38,7 @@ void refuse_output_onto_cams(const MaskRunOptions& opt) {
 }
 
 cv::Mat mask_of_image(IrnNetImpl& net, const VocDataset& ds, size_t i, const MaskRunOptions& opt, const c10::Device& device) {
-  const std::string cam_path = opt.cams + "/" + ds.ids[i] + ".npz";
+  const std::string cam_path = find_cam_file(opt.cams, ds.ids[i]);
   const CamFile f = read_cam_file(cam_path, ds.num_classes());
   if (!f.cam_stride4.defined())
     throw Error(cam_path + ": no cam_stride4 (the stride-4 CAM the random walk starts from); write the CAMs with this amr's `amr cam`");

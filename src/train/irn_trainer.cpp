@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <torch/utils.h>
 
 #include "amr/base/error.h"
 #include "amr/base/parallel.h"
@@ -154,8 +155,10 @@ void log_step(RunDir& run, const AffinityLossTerms& t, int64_t epoch, int64_t st
 
 }  // namespace
 
-IrnTrainSummary train_irn(const IrnTrainConfig& c, const std::string& out, bool resume, bool quiet, const Runtime& rt) {
+IrnTrainSummary train_irn(const IrnTrainConfig& c, const IrnRunOptions& opt, const Runtime& rt) {
   validate(c);
+  const std::string& out = opt.out;
+  const bool resume = opt.resume;
   const VocDataset ds = open_irn_list(c, c.list);
   refuse_output_inside_dataset(out, ds, "--out");
   const int64_t per_epoch = static_cast<int64_t>(ds.ids.size()) / c.batch;
@@ -165,6 +168,7 @@ IrnTrainSummary train_irn(const IrnTrainConfig& c, const std::string& out, bool 
   const c10::Device device = torch_device(rt.device);
   IrnNetOptions no;
   no.arch = c.arch, no.crop = c.crop;
+  torch::manual_seed(static_cast<uint64_t>(c.seed));
   IrnNet net(no);
   if (!c.init.empty()) load_state_dict(*net->resnet50, backbone_tensors(c.init), /*strict=*/true, "init " + c.init);
   net->to(device);
@@ -176,9 +180,10 @@ IrnTrainSummary train_irn(const IrnTrainConfig& c, const std::string& out, bool 
   write_text_atomically(out + "/config.yaml", irn_config_yaml(c));
   run.open_log(resume, epoch0 * per_epoch);
   const PathIndices index = path_indices(c.radius, c.crop / 4, c.crop / 4);
-  Progress progress(max_step, quiet, 20);
+  Progress progress(max_step, opt.quiet, 20);
   IrnTrainSummary s;
-  for (int64_t epoch = epoch0; epoch < c.epochs; ++epoch) {
+  const int64_t stop = opt.stop_after_epochs > 0 ? std::min(c.epochs, epoch0 + opt.stop_after_epochs) : c.epochs;
+  for (int64_t epoch = epoch0; epoch < stop; ++epoch) {
     const std::vector<int64_t> order = epoch_order(ds.ids.size(), c.seed, epoch);
     net->train();
     for (int64_t b = 0; b < per_epoch; ++b) {
@@ -199,11 +204,13 @@ IrnTrainSummary train_irn(const IrnTrainConfig& c, const std::string& out, bool 
     run.log({{"type", "epoch"}, {"epoch", epoch + 1}, {"loss", s.last_loss}});
   }
   progress.end_line();
+  s.steps = stop * per_epoch;
+  if (stop < c.epochs) return s;
   set_mean_shift(*net, c, device);
   s.model = out + "/model.pt";
   write_pth(s.model, state_dict(*net));
   run.log({{"type", "mean_shift"}, {"mean", {net->mean_shift_running_mean[0].item<double>(), net->mean_shift_running_mean[1].item<double>()}}});
-  s.steps = max_step;
+  s.finished = true;
   return s;
 }
 

@@ -32,7 +32,11 @@ at::Tensor fuse_branches(const at::Tensor& cam_s, const at::Tensor& cam_c, doubl
 
 void write_cam_file(const std::string& path, const CamFile& file);  // atomic
 
-// Reads and checks a CAM file: keys within [0, num_classes) (num_classes 0: not checked), maps
+// DIR/<id>.npz, or DIR/<id>.npy when only that exists (the official make_cam's files).
+std::string find_cam_file(const std::string& dir, const std::string& id);
+
+// Reads and checks a CAM file (amr's .npz, or the official make_cam's .npy dict: keys, cam at
+// stride 4 -> cam_stride4, high_res -> cam): keys within [0, num_classes) (num_classes 0: not checked), maps
 // of shape [n, H, W] matching the keys and each other, finite values. With need_branches,
 // cam_s and cam_c must be there. Throws one line naming the file.
 CamFile read_cam_file(const std::string& path, int64_t num_classes, bool need_branches = false);

@@ -20,6 +20,19 @@ NamedArrays read_npz(const std::string& path);                      // throws na
 // against the bytes that follow the header before anything is allocated. Throws naming `what`.
 at::Tensor parse_npy(const std::string& data, const std::string& what);
 
+// The header of a .npy (any dtype, object arrays included) and where its data starts.
+struct NpyHeader {
+  std::string descr;  // e.g. "<f4", "|O"
+  bool fortran_order = false;
+  std::vector<int64_t> shape;
+  size_t data_offset = 0;
+};
+NpyHeader parse_npy_header(const std::string& data, const std::string& what);
+at::ScalarType npy_dtype(const std::string& descr, const std::string& what);  // one of the supported dtypes
+// An array of `shape` from `available` bytes (checked before allocating); throws naming `what`.
+at::Tensor npy_array(at::ScalarType type, const std::vector<int64_t>& shape, const char* bytes, size_t available,
+                     const std::string& what);
+
 // One array of an .npz by name; throws naming the file and key when absent.
 at::Tensor npz_get(const NamedArrays& arrays, const std::string& key, const std::string& path);
 

@@ -26,6 +26,14 @@ struct PthContents {
 };
 PthContents read_pth_contents(const std::string& path);
 
+// The one storage of a legacy torch.save stream (what a plainly pickled tensor carries:
+// torch.storage._load_from_bytes), as a 1-D tensor of its dtype. Throws naming `what`.
+at::Tensor read_legacy_storage(const std::vector<char>& bytes, const std::string& what);
+// storage.as_strided(size, stride, offset) copied contiguous, after checking that it stays
+// inside the storage (negative or overflowing values refused). Throws naming `what`.
+at::Tensor checked_view(const at::Tensor& storage, int64_t offset, const std::vector<int64_t>& size, const std::vector<int64_t>& stride,
+                        const std::string& what);
+
 // Writes name -> tensor as a zip-format file that Python's torch.load reads as a dict, plus
 // `records`. Written atomically.
 void write_pth(const std::string& path, const NamedTensors& tensors, const PthRecords& records = {});

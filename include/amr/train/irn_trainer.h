@@ -31,13 +31,21 @@ void validate(const IrnTrainConfig& c);  // throws naming the key
 std::string irn_config_yaml(const IrnTrainConfig& c);
 
 struct IrnTrainSummary {
-  int64_t steps = 0;
+  int64_t steps = 0;  // optimizer steps done in total
+  bool finished = false;  // model.pt written
   double last_loss = 0;
   std::string model;  // RUN/model.pt
 };
 
-// Trains into `out`: config.yaml, log.jsonl, last.pt (after each epoch: --resume continues from
-// it), model.pt (with mean_shift set from the infer list, as the official code).
-IrnTrainSummary train_irn(const IrnTrainConfig& c, const std::string& out, bool resume, bool quiet, const Runtime& rt);
+struct IrnRunOptions {
+  std::string out;                 // --out: the run directory
+  bool resume = false, quiet = false;
+  int64_t stop_after_epochs = 0;   // > 0: stop after this many epochs (last.pt written, no model.pt)
+};
+
+// Trains into opt.out: config.yaml, log.jsonl, last.pt (after each epoch: --resume continues
+// from it), model.pt (with mean_shift set from the infer list, as the official code). The
+// branches' initialization is drawn from `seed`.
+IrnTrainSummary train_irn(const IrnTrainConfig& c, const IrnRunOptions& opt, const Runtime& rt);
 
 }  // namespace amr
