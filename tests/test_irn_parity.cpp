@@ -69,7 +69,8 @@ TEST_F(IrnParity, ForwardEdgeAndDisplacement) {
 }
 
 TEST_F(IrnParity, BoundaryInferenceAsEdgeDisplacement) {
-  amr::IrnNet net = load_net(96);
+  // Through the file train_irn.py writes (the loss module's state_dict, derived buffers included).
+  amr::IrnNet net = amr::load_irn_model(*dir_ / "res50_irn.pth", 96);
   net->eval();
   const Dict ref = read_dict(*dir_ / "infer.pth");
   const at::Tensor boundary = amr::infer_boundary(*net, ref.at("image"));

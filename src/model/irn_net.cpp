@@ -120,8 +120,11 @@ std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> IrnNetImpl::trainabl
 NamedTensors irn_official_keys(const NamedTensors& official) {
   NamedTensors out;
   for (const auto& [k, v] : official) {
+    // train_irn.py saves the AffinityDisplacementLoss module: its path_indices* and disp_target
+    // buffers are derived from the radius and crop, not weights.
     const bool alias = starts_with(k, "stage") || starts_with(k, "backbone.") || starts_with(k, "edge_layers.") ||
-                       starts_with(k, "dp_layers.") || starts_with(k, "fc_dp7.4.");
+                       starts_with(k, "dp_layers.") || starts_with(k, "fc_dp7.4.") || starts_with(k, "path_indices") ||
+                       k == "disp_target";
     if (!alias) out.emplace_back(k, v);
   }
   return out;

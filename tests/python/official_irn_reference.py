@@ -103,6 +103,7 @@ torch.save({"bg_pos": bg_pos, "fg_pos": fg_pos, "neg": neg}, out + "/labels.pth"
 
 model = resnet50_irn.AffinityDisplacementLoss(path_index)
 model.load_state_dict(torch.load(out + "/weights.pth"), strict=False)
+torch.save(model.state_dict(), out + "/res50_irn.pth")  # what train_irn.py saves (with path_indices*, disp_target)
 param_groups = model.trainable_parameters()
 optimizer = torchutils.PolyOptimizer([
     {'params': param_groups[0], 'lr': lr, 'weight_decay': wd},

@@ -54,8 +54,9 @@ class IrnNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(IrnNet);
 
-// The official state_dict (res50_irn.pth) without its aliases of the same tensors (stage*,
-// backbone.*, edge_layers.*, dp_layers.*, fc_dp7.4.*), under IrnNet's names.
+// The official state_dict (res50_irn.pth, the AffinityDisplacementLoss module) without its
+// aliases of the same tensors (stage*, backbone.*, edge_layers.*, dp_layers.*, fc_dp7.4.*) and the
+// loss's derived buffers (path_indices*, disp_target), under IrnNet's names.
 NamedTensors irn_official_keys(const NamedTensors& official);
 
 // An IRN model file (amr's, or the official res50_irn.pth): the backbone's depth read from the
