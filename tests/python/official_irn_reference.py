@@ -22,25 +22,15 @@ import types
 import numpy as np
 import torch
 import torch.utils.model_zoo
-import torchvision
+
+from stand_in_imagenet import stand_in_resnet50
 
 ref, out, steps, lr, max_step = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 wd = 1e-4  # run_sample.py: irn_weight_decay
 torch.set_num_threads(1)
 torch.manual_seed(21)
 
-tv = torchvision.models.resnet50()
-tv.layer4[0].conv2.stride = (1, 1)
-tv.layer4[0].downsample[0].stride = (1, 1)
-with torch.no_grad():
-    for mod in tv.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            mod.weight.uniform_(0.5, 1.5)
-            mod.bias.uniform_(-0.2, 0.2)
-            mod.momentum = None
-    tv.train()
-    tv(torch.randn(8, 3, 96, 96))
-imagenet = tv.state_dict()
+imagenet = stand_in_resnet50()
 torch.utils.model_zoo.load_url = lambda *a, **k: imagenet
 
 sys.path.insert(0, ref)

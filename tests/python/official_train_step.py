@@ -21,27 +21,15 @@ import sys
 import torch
 import torch.nn.functional as F
 import torch.utils.model_zoo
-import torchvision
+
+from stand_in_imagenet import stand_in_resnet50
 
 ref, mode, out, steps, lr, max_step = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
 wd = 1e-4  # run_sample.py: cam_weight_decay
 torch.set_num_threads(1)  # the kernels the C++ test runs at 1 thread
 torch.manual_seed(11)
 
-# Stand-in ImageNet weights: torchvision ResNet-50 at output stride 16 with random BN affine
-# and running statistics calibrated on a batch, so activations keep a realistic scale.
-tv = torchvision.models.resnet50()
-tv.layer4[0].conv2.stride = (1, 1)
-tv.layer4[0].downsample[0].stride = (1, 1)
-with torch.no_grad():
-    for mod in tv.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            mod.weight.uniform_(0.5, 1.5)
-            mod.bias.uniform_(-0.2, 0.2)
-            mod.momentum = None
-    tv.train()
-    tv(torch.randn(8, 3, 96, 96))
-imagenet = tv.state_dict()
+imagenet = stand_in_resnet50()
 torch.save(imagenet, out + "/imagenet.pth")
 torch.utils.model_zoo.load_url = lambda *a, **k: imagenet
 
