@@ -54,6 +54,7 @@ done
 echo "== 6/7 IRN stage for cam and amr: IR labels (IRN's thresholds + CRF), IRN (ResNet-18 from the pretraining run), masks"
 for v in cam amr; do
   $AMR label --cams $OUT/cams/$v --data $OUT/data --list cam_val.txt --out $OUT/ir-labels/$v --fg 0.3 --bg 0.05 --crf > /dev/null
+  $AMR eval --labels $OUT/ir-labels/$v --data $OUT/data --list cam_val.txt --json $OUT/$v-ir.json > $OUT/$v-ir.md
   if [[ ! -f $OUT/runs/irn-$v/model.pt ]]; then
     rm -rf $OUT/runs/irn-$v
     $AMR train-irn --data $OUT/data --list cam_val.txt --labels $OUT/ir-labels/$v --init $OUT/runs/pre/model.pt \
@@ -65,7 +66,10 @@ for v in cam amr; do
 done
 echo "== 7/7 overlays and report"
 $AMR viz --cams $OUT/cams/amr --data $OUT/data --list cam_val.txt --out $OUT/viz --max-images 16 > /dev/null
-$AMR report --eval CAM=$OUT/cam.json --eval AMR=$OUT/amr.json --eval "AMR improved=$OUT/amr-improved.json" \
+# RUN/STAGE names: the report's pipeline table puts CAM -> IR labels -> masks side by side per run.
+$AMR report --eval cam/cam=$OUT/cam.json --eval cam/ir-labels=$OUT/cam-ir.json --eval cam/masks=$OUT/cam-masks.json \
+  --eval amr/cam=$OUT/amr.json --eval amr/ir-labels=$OUT/amr-ir.json --eval amr/masks=$OUT/amr-masks.json \
+  --eval amr-improved/cam=$OUT/amr-improved.json \
   --viz $OUT/viz --title "amr demo: FashionScenes val" --out $OUT/report.html > /dev/null
 minutes=$(minutes_since "$start" 1)
 
@@ -83,7 +87,10 @@ cam_e=$(last_epoch $OUT/runs/cam); amr_e=$(last_epoch $OUT/runs/amr); imp_e=$(la
     e=$(last_epoch $OUT/runs/$v)
     echo "| $v (compensation) | $(field val_f1_compensation "$e") / $(field val_map_compensation "$e") | $(head -n 1 $OUT/$v.md) |"
   done
-  for v in cam amr; do echo "| $v CAMs -> IRN masks | - | $(head -n 1 $OUT/$v-masks.md) |"; done
+  for v in cam amr; do
+    echo "| $v CAMs -> IR labels (255 counts as wrong) | - | $(head -n 1 $OUT/$v-ir.md) |"
+    echo "| $v CAMs -> IRN masks | - | $(head -n 1 $OUT/$v-masks.md) |"
+  done
   echo
   echo "demo: cam_f1=$(field val_f1 "$cam_e") amr_f1=$(field val_f1_compensation "$amr_e")" \
     "improved_f1=$(field val_f1_compensation "$imp_e") cam_miou=$(miou $OUT/cam.md) amr_miou=$(miou $OUT/amr.md)" \

@@ -143,3 +143,33 @@ TEST(Report, FusionThatDidNotHelpIsSaidWithEachBranchAlone) {
   EXPECT_NE(html.str().find("<b>AMR</b>: The fusion did not help"), std::string::npos);
   EXPECT_NE(html.str().find("<td>8.6</td>"), std::string::npos);  // the compensation-alone column
 }
+
+TEST(Report, PipelineTableOfRunStages) {
+  // amr/cam 51.2, amr/ir-labels 40.0, amr/masks 63.5, cam/cam 48.0: one row per run, a column per
+  // stage in order of appearance, a dash where a run lacks a stage.
+  TempDir dir;
+  auto write_eval = [&](const std::string& file, double miou) {
+    nlohmann::json j = {{"images", 4}, {"best", 0}, {"has_background", true}};
+    j["points"].push_back({{"threshold", 0.25}, {"miou", miou}, {"pixel_accuracy", 0.9}, {"mean_precision", 0.5},
+                           {"mean_recall", 0.5}, {"classes", nlohmann::json::array()}});
+    std::ofstream(dir / file) << j.dump();
+    return dir / file;
+  };
+  amr::ReportOptions o;
+  o.evals = {{"amr/cam", write_eval("a.json", 0.512)}, {"amr/ir-labels", write_eval("b.json", 0.40)},
+             {"amr/masks", write_eval("c.json", 0.635)}, {"cam/cam", write_eval("d.json", 0.48)}};
+  o.out = dir / "r.html";
+  amr::write_report(o);
+  std::stringstream html;
+  html << std::ifstream(o.out).rdbuf();
+  const std::string h = html.str();
+  EXPECT_NE(h.find("<tr><th>run</th><th>cam</th><th>ir-labels</th><th>masks</th></tr>"), std::string::npos) << h.substr(0, 2000);
+  EXPECT_NE(h.find("<tr><td>amr</td><td>51.2</td><td>40.0</td><td>63.5</td></tr>"), std::string::npos);
+  EXPECT_NE(h.find("<tr><td>cam</td><td>48.0</td><td>&ndash;</td><td>&ndash;</td></tr>"), std::string::npos);
+  // Without RUN/STAGE names there is no pipeline table.
+  o.evals = {{"AMR", dir / "a.json"}};
+  amr::write_report(o);
+  std::stringstream plain;
+  plain << std::ifstream(o.out).rdbuf();
+  EXPECT_EQ(plain.str().find("Pipeline"), std::string::npos);
+}

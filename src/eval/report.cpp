@@ -228,6 +228,34 @@ std::string summary_table(const NamedEvals& evals) {
   return h.str();
 }
 
+// Evaluations named RUN/STAGE (e.g. amr/cam, amr/ir-labels, amr/masks): one row per run, one
+// column per stage in the order they first appear, each cell the stage's best mIoU. Nothing when
+// no name has a '/'.
+std::string pipeline_table(const NamedEvals& evals) {
+  std::vector<std::string> runs, stages;
+  std::map<std::pair<std::string, std::string>, std::string> cell;
+  for (const auto& [name, j] : evals) {
+    const auto slash = name.rfind('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == name.size()) continue;
+    const std::string run = name.substr(0, slash), stage = name.substr(slash + 1);
+    if (std::find(runs.begin(), runs.end(), run) == runs.end()) runs.push_back(run);
+    if (std::find(stages.begin(), stages.end(), stage) == stages.end()) stages.push_back(stage);
+    cell[{run, stage}] = pct(best_point(j)["miou"]);
+  }
+  if (runs.empty()) return "";
+  std::ostringstream h;
+  h << "<h2>Pipeline (mIoU per stage)</h2><table><tr><th>run</th>";
+  for (const auto& s : stages) h << "<th>" << esc(s) << "</th>";
+  h << "</tr>";
+  for (const auto& r : runs) {
+    h << "<tr><td>" << esc(r) << "</td>";
+    for (const auto& s : stages) h << "<td>" << (cell.count({r, s}) ? cell[{r, s}] : "&ndash;") << "</td>";
+    h << "</tr>";
+  }
+  h << "</table>";
+  return h.str();
+}
+
 // Per-class table and bars at each evaluation's best point.
 std::string per_class_section(const NamedEvals& evals) {
   std::ostringstream h;
@@ -294,7 +322,7 @@ std::string viz_section(const ReportOptions& opt) {
 
 void write_report_unchecked(const ReportOptions& opt) {
   const NamedEvals evals = read_evals(opt);
-  std::string html = page_head(opt.title) + summary_table(evals) + per_class_section(evals) + curves(evals);
+  std::string html = page_head(opt.title) + pipeline_table(evals) + summary_table(evals) + per_class_section(evals) + curves(evals);
   if (!opt.viz_dir.empty()) html += viz_section(opt);
   write_text_atomically(opt.out, html + "</body></html>\n");
 }
