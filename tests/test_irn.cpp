@@ -180,6 +180,14 @@ struct MaskCase {
     amr::IrnNetOptions opt;
     opt.arch = "resnet18";
     amr::IrnNet net(opt);
+    // A boundary of sigmoid(2) = 0.88 everywhere: affinities (1 - 0.88)^10 ~ 6e-10, so the walk
+    // leaves each CAM where it is (scaled by 1 - boundary) and the mask is the blob, whatever
+    // the random weights.
+    {
+      at::NoGradGuard no_grad;
+      net->fc_edge6->weight.zero_();
+      net->fc_edge6->bias.fill_(2.0);
+    }
     amr::write_pth(dir / "irn.pt", amr::state_dict(*net));
   }
   std::string args(const std::string& out) const {
@@ -203,7 +211,9 @@ TEST(Masks, CliWritesOneMaskPerImageAndResumes) {
     double lo, hi;
     cv::minMaxLoc(m, &lo, &hi);
     EXPECT_EQ(lo, 0) << id;
-    EXPECT_EQ(hi, 4) << id;  // key 3 -> VOC index 4, where the blob is
+    EXPECT_EQ(hi, 4) << id;                   // key 3 -> VOC index 4
+    EXPECT_EQ(m.at<uint8_t>(20, 24), 4) << id;  // inside the stride-4 blob (rows 2-7, cols 3-8)
+    EXPECT_EQ(m.at<uint8_t>(2, 2), 0) << id;    // outside it
   }
   r = amr::test::run_cli(c.args(c.dir / "masks") + " --resume");
   ASSERT_EQ(r.exit_code, 0) << r.output;
