@@ -218,6 +218,24 @@ TEST(Masks, CliWritesOneMaskPerImageAndResumes) {
   r = amr::test::run_cli(c.args(c.dir / "masks") + " --resume");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("wrote 0 masks"), std::string::npos) << r.output;
+
+  // --scores: resume redoes the ids without a scores file; each scores file is a CAM file whose
+  // thresholding at the background threshold is the mask, and amr eval sweeps it.
+  r = amr::test::run_cli(c.args(c.dir / "masks") + " --resume --scores " + c.dir / "scores");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("wrote 6 masks"), std::string::npos) << r.output;
+  std::ifstream again(c.data + "/val.txt");
+  for (std::string id; std::getline(again, id);) {
+    const amr::CamFile f = amr::read_cam_file(c.dir / ("scores/" + id + ".npz"), 20);
+    EXPECT_EQ(f.keys, (std::vector<int64_t>{3}));
+    EXPECT_NEAR(f.cam.max().item<double>(), 1.0, 1e-6) << id;
+    const cv::Mat m = amr::read_label_png(c.dir / ("masks/" + id + ".png"));
+    const cv::Mat t = amr::cam_to_prediction(f.keys, f.cam.contiguous().data_ptr<float>(), 1, m.rows, m.cols, true, 0.25);
+    EXPECT_EQ(cv::countNonZero(m != t), 0) << id;
+  }
+  r = amr::test::run_cli("eval --cams " + c.dir / "scores" + " --data " + c.data + " --list val.txt --sweep 0.1:0.5:0.1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("mIoU"), std::string::npos) << r.output;
 }
 
 TEST(Masks, CliRefusesBadInputsInOneLine) {
@@ -230,6 +248,7 @@ TEST(Masks, CliRefusesBadInputsInOneLine) {
   EXPECT_NE(error_of(c.args(c.dir / "m1") + " --beta 0").find("--beta"), std::string::npos);
   EXPECT_NE(error_of(c.args(c.dir / "m2") + " --exp-times -1").find("--exp-times"), std::string::npos);
   EXPECT_NE(error_of(c.args(c.dir / "cams")).find("--cams"), std::string::npos);  // would write into its input
+  EXPECT_NE(error_of(c.args(c.dir / "m0") + " --scores " + c.dir / "cams").find("--scores"), std::string::npos);
   // A CAM file without the stride-4 map, then one of another size than its image.
   std::ifstream list(c.data + "/val.txt");
   std::string id;

@@ -14,6 +14,7 @@ void add_masks(CLI::App& app, const RuntimeFlags& runtime) {
   cmd->add_option("--list", o->list, "ids")->required();
   cmd->add_option("--irn", o->irn, "IRN model file (amr's, or the official res50_irn.pth)")->required();
   cmd->add_option("--out", o->out, "output directory of <id>.png (VOC palette)")->required();
+  cmd->add_option("--scores", o->scores, "also write the walked class scores here as CAM files (<id>.npz), for amr eval --cams --sweep");
   auto& m = o->mask;
   cmd->add_option("--beta", m.walk.beta, "affinity exponent of the transition matrix (official 10)");
   cmd->add_option("--exp-times", m.walk.exp_times, "the walk runs 2^exp-times steps (official 8)");

@@ -1,6 +1,7 @@
 #include "amr/irn/masks.h"
 
 #include <filesystem>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <torch/types.h>
@@ -13,6 +14,7 @@
 #include "amr/data/transforms.h"
 #include "amr/data/voc.h"
 #include "amr/io/atomic_file.h"
+#include "amr/io/image_header.h"
 #include "amr/io/png.h"
 #include "amr/model/irn_net.h"
 
@@ -31,13 +33,27 @@ bool valid_mask(const std::string& path, int64_t H, int64_t W) {
   }
 }
 
-void refuse_output_onto_cams(const MaskRunOptions& opt) {
+void refuse_output_onto_cams(const std::string& out, const std::string& flag, const MaskRunOptions& opt) {
   std::error_code ec;
-  if (fs::exists(opt.out) && fs::exists(opt.cams) && fs::equivalent(opt.out, opt.cams, ec))
-    throw Error("--out: " + opt.out + " is the CAM directory --cams; write the masks elsewhere");
+  if (fs::exists(out) && fs::exists(opt.cams) && fs::equivalent(out, opt.cams, ec))
+    throw Error(flag + ": " + out + " is the CAM directory --cams; write elsewhere");
 }
 
-cv::Mat mask_of_image(IrnNetImpl& net, const VocDataset& ds, size_t i, const MaskRunOptions& opt, const c10::Device& device) {
+// The image's size as its header declares it (no decoding); nullopt when it declares none.
+std::optional<ImageSize> header_size(const std::string& path) {
+  const std::vector<char> bytes = read_file_bytes(path, "image");
+  return declared_image_size(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+bool already_done(const VocDataset& ds, size_t i, const MaskRunOptions& opt) {
+  const std::string mask = opt.out + "/" + ds.ids[i] + ".png";
+  if (!fs::exists(mask)) return false;
+  if (!opt.scores.empty() && !valid_cam_file(opt.scores + "/" + ds.ids[i] + ".npz")) return false;
+  const std::optional<ImageSize> size = header_size(ds.image_path(i));
+  return size && valid_mask(mask, size->height, size->width);
+}
+
+void mask_image(IrnNetImpl& net, const VocDataset& ds, size_t i, const MaskRunOptions& opt, const c10::Device& device) {
   const std::string cam_path = find_cam_file(opt.cams, ds.ids[i]);
   const CamFile f = read_cam_file(cam_path, ds.num_classes());
   if (!f.cam_stride4.defined())
@@ -47,7 +63,15 @@ cv::Mat mask_of_image(IrnNetImpl& net, const VocDataset& ds, size_t i, const Mas
     throw Error(cam_path + ": CAM size " + std::to_string(f.cam.size(2)) + "x" + std::to_string(f.cam.size(1)) + " differs from image " +
                 ds.image_path(i) + " (" + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) + ")");
   const at::Tensor boundary = infer_boundary(net, to_normalized_tensor(rgb).to(device)).to(at::kCPU);
-  return walk_to_mask(f.keys, f.cam_stride4, boundary, rgb.rows, rgb.cols, opt.mask);
+  const WalkScores s = walk_scores(f.keys, f.cam_stride4, boundary, rgb.rows, rgb.cols, opt.mask);
+  if (!opt.scores.empty()) {
+    CamFile out;
+    out.keys = f.keys, out.cam = s.full, out.cam_stride4 = s.stride4;
+    write_cam_file(opt.scores + "/" + ds.ids[i] + ".npz", out);
+  }
+  write_label_png(opt.out + "/" + ds.ids[i] + ".png",
+                  cam_to_prediction(f.keys, s.full.data_ptr<float>(), static_cast<int>(f.keys.size()), rgb.rows, rgb.cols,
+                                    /*has_background=*/true, opt.mask.bg_threshold));
 }
 
 }  // namespace
@@ -60,8 +84,8 @@ void validate(const MaskOptions& opt) {
     throw Error("--bg-threshold: expected a number in [0, 1], got " + shortest_double(opt.bg_threshold));
 }
 
-cv::Mat walk_to_mask(const std::vector<int64_t>& keys, const at::Tensor& cam_stride4, const at::Tensor& boundary, int64_t H,
-                     int64_t W, const MaskOptions& opt) {
+WalkScores walk_scores(const std::vector<int64_t>& keys, const at::Tensor& cam_stride4, const at::Tensor& boundary, int64_t H,
+                       int64_t W, const MaskOptions& opt) {
   validate(opt);
   const int64_t h = (H + 3) / 4, w = (W + 3) / 4;
   if (boundary.dim() != 2 || boundary.size(0) != h || boundary.size(1) != w)
@@ -71,53 +95,54 @@ cv::Mat walk_to_mask(const std::vector<int64_t>& keys, const at::Tensor& cam_str
       cam_stride4.size(2) != w)
     throw Error("masks: stride-4 CAMs of " + c10::str(cam_stride4.sizes()) + " for " + std::to_string(keys.size()) + " classes of a " +
                 std::to_string(W) + "x" + std::to_string(H) + " image");
-  cv::Mat mask = cv::Mat::zeros(static_cast<int>(H), static_cast<int>(W), CV_8UC1);
-  if (keys.empty()) return mask;
+  const int64_t K = static_cast<int64_t>(keys.size());
+  if (K == 0) return {at::zeros({0, h, w}), at::zeros({0, H, W})};
   const at::Tensor walked = random_walk(cam_stride4.to(at::kFloat).clamp_min(0).pow(opt.cam_power), boundary, opt.walk);
-  at::Tensor up = at::upsample_bilinear2d(walked.unsqueeze(1), {4 * h, 4 * w}, false, 4.0, 4.0).squeeze(1).slice(1, 0, H).slice(2, 0, W);
+  const at::Tensor up = at::upsample_bilinear2d(walked.unsqueeze(1), {4 * h, 4 * w}, false, 4.0, 4.0).squeeze(1).slice(1, 0, H).slice(2, 0, W);
   const double peak = up.max().item<double>();
-  if (!(peak > 0)) return mask;  // nothing survived the walk: all background
-  up = up / peak;
-  // Background first: it wins ties (argmax takes the first maximum), as the official padding.
-  const at::Tensor scores = at::cat({at::full({1, H, W}, opt.bg_threshold, up.options()), up});
-  const at::Tensor best = scores.argmax(0).to(at::kInt).contiguous();
-  const int32_t* b = best.data_ptr<int32_t>();
-  for (int64_t p = 0; p < H * W; ++p)
-    if (b[p] > 0) mask.data[p] = static_cast<uint8_t>(keys[static_cast<size_t>(b[p] - 1)] + 1);
-  return mask;
+  if (!(peak > 0)) return {at::zeros({K, h, w}), at::zeros({K, H, W})};  // nothing survived the walk: all background
+  return {(walked / peak).contiguous(), (up / peak).contiguous()};
+}
+
+cv::Mat walk_to_mask(const std::vector<int64_t>& keys, const at::Tensor& cam_stride4, const at::Tensor& boundary, int64_t H,
+                     int64_t W, const MaskOptions& opt) {
+  const WalkScores s = walk_scores(keys, cam_stride4, boundary, H, W, opt);
+  // IRN's argmax against a background plane of bg_threshold placed first (it wins ties).
+  return cam_to_prediction(keys, s.full.data_ptr<float>(), static_cast<int>(keys.size()), static_cast<int>(H), static_cast<int>(W),
+                           /*has_background=*/true, opt.bg_threshold);
 }
 
 MaskRunSummary make_masks(const MaskRunOptions& opt, const Runtime& rt) {
   validate(opt.mask);
   const VocDataset ds = open_for_cams(opt.data, opt.list, /*need_images=*/true);
   refuse_output_inside_dataset(opt.out, ds, "--out");
-  refuse_output_onto_cams(opt);
+  refuse_output_onto_cams(opt.out, "--out", opt);
+  if (!opt.scores.empty()) {
+    refuse_output_inside_dataset(opt.scores, ds, "--scores");
+    refuse_output_onto_cams(opt.scores, "--scores", opt);
+  }
   const c10::Device device = torch_device(rt.device);
   IrnNet net = load_irn_model(opt.irn, opt.crop);
   net->eval();
   net->resnet50->fold_batchnorm();  // inference only: the frozen backbone's BatchNorm into its convolutions
   net->to(device);
   ensure_dir(opt.out, "--out");
+  if (!opt.scores.empty()) ensure_dir(opt.scores, "--scores");
   MaskRunSummary s;
   std::vector<size_t> todo;
   for (size_t i = 0; i < ds.ids.size(); ++i) {
     if (static_cast<int>(i % static_cast<size_t>(opt.shard_count)) != opt.shard_index) continue;
     ++s.in_shard;
-    const std::string out = opt.out + "/" + ds.ids[i] + ".png";
-    if (opt.resume && fs::exists(out)) {
-      const cv::Mat rgb = read_rgb(ds.image_path(i));
-      if (valid_mask(out, rgb.rows, rgb.cols)) {
-        ++s.skipped;
-        continue;
-      }
-    }
-    todo.push_back(i);
+    if (opt.resume && already_done(ds, i, opt))
+      ++s.skipped;
+    else
+      todo.push_back(i);
   }
   Progress progress(static_cast<int64_t>(todo.size()), opt.quiet, 50);
   c10::InferenceMode guard;
   for (size_t n = 0; n < todo.size(); ++n) {
     const size_t i = todo[n];
-    write_label_png(opt.out + "/" + ds.ids[i] + ".png", mask_of_image(*net, ds, i, opt, device));
+    mask_image(*net, ds, i, opt, device);
     ++s.written;
     progress.update(static_cast<int64_t>(n + 1), "masks " + std::to_string(n + 1) + "/" + std::to_string(todo.size()));
   }
