@@ -229,6 +229,9 @@ TEST(Masks, CliWritesOneMaskPerImageAndResumes) {
     const amr::CamFile f = amr::read_cam_file(c.dir / ("scores/" + id + ".npz"), 20);
     EXPECT_EQ(f.keys, (std::vector<int64_t>{3}));
     EXPECT_NEAR(f.cam.max().item<double>(), 1.0, 1e-6) << id;
+    ASSERT_TRUE(f.boundary.defined()) << id;  // the model's constant boundary, sigmoid(2)
+    EXPECT_NEAR(f.boundary.min().item<double>(), 0.880797, 1e-5) << id;
+    EXPECT_NEAR(f.boundary.max().item<double>(), 0.880797, 1e-5) << id;
     const cv::Mat m = amr::read_label_png(c.dir / ("masks/" + id + ".png"));
     const cv::Mat t = amr::cam_to_prediction(f.keys, f.cam.contiguous().data_ptr<float>(), 1, m.rows, m.cols, true, 0.25);
     EXPECT_EQ(cv::countNonZero(m != t), 0) << id;

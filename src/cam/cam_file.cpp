@@ -34,6 +34,7 @@ void write_cam_file(const std::string& path, const CamFile& f) {
   if (f.cam_s.defined()) arrays.emplace_back("cam_s", f.cam_s.to(torch::kFloat32));
   if (f.cam_c.defined()) arrays.emplace_back("cam_c", f.cam_c.to(torch::kFloat32));
   if (f.xi) arrays.emplace_back("xi", torch::tensor({*f.xi}, torch::kFloat64));
+  if (f.boundary.defined()) arrays.emplace_back("boundary", f.boundary.to(torch::kFloat32));
   write_npz(path, arrays);
 }
 
@@ -93,6 +94,13 @@ CamFile read_cam_file(const std::string& path, int64_t num_classes, bool need_br
   if (f.cam_stride4.defined() && f.cam_stride4.sizes() != c10::IntArrayRef(s4))
     throw Error(path + ": cam_stride4 has shape " + c10::str(f.cam_stride4.sizes()) + ", expected " + c10::str(c10::IntArrayRef(s4)) +
                 " (cam " + c10::str(f.cam.sizes()) + " at stride 4)");
+  if (at::Tensor b = optional("boundary"); b.defined()) {
+    f.boundary = b.to(torch::kFloat32).contiguous();
+    if (f.boundary.sizes() != c10::IntArrayRef(s4).slice(1))
+      throw Error(path + ": boundary has shape " + c10::str(f.boundary.sizes()) + ", expected " +
+                  c10::str(c10::IntArrayRef(s4).slice(1)) + " (cam " + c10::str(f.cam.sizes()) + " at stride 4)");
+    if (!torch::isfinite(f.boundary).all().item<bool>()) throw Error(path + ": boundary has NaN or infinite values");
+  }
   for (const at::Tensor* t : {&f.cam_s, &f.cam_c})
     if (t->defined() && t->sizes() != f.cam.sizes())
       throw Error(path + ": branch CAM of shape " + c10::str(t->sizes()) + " differs from cam " + c10::str(f.cam.sizes()));

@@ -66,7 +66,7 @@ void mask_image(IrnNetImpl& net, const VocDataset& ds, size_t i, const MaskRunOp
   const WalkScores s = walk_scores(f.keys, f.cam_stride4, boundary, rgb.rows, rgb.cols, opt.mask);
   if (!opt.scores.empty()) {
     CamFile out;
-    out.keys = f.keys, out.cam = s.full, out.cam_stride4 = s.stride4;
+    out.keys = f.keys, out.cam = s.full, out.cam_stride4 = s.stride4, out.boundary = boundary;
     write_cam_file(opt.scores + "/" + ds.ids[i] + ".npz", out);
   }
   write_label_png(opt.out + "/" + ds.ids[i] + ".png",

@@ -15,9 +15,11 @@ namespace amr {
 //                            make_cam's `cam` key): where the IRN random walk starts
 //  cam_s, cam_c              per-branch CAMs (--save-branches; cam_c only for dual models)
 //  xi     float64 [1]        the fusion weight `cam` was made with (fused dual CAMs only)
+//  boundary float32 [ceil(H/4), ceil(W/4)]  the IRN boundary map the scores were walked over
+//                            (amr masks --scores only)
 struct CamFile {
   std::vector<int64_t> keys;
-  at::Tensor cam, cam_stride4, cam_s, cam_c;
+  at::Tensor cam, cam_stride4, cam_s, cam_c, boundary;
   std::optional<double> xi;
 
   bool has_branches() const { return cam_s.defined() && cam_c.defined(); }

@@ -49,9 +49,9 @@ struct MaskRunSummary {
 
 // `amr masks`: OUT/<id>.png (palette) for every id of the list (of this shard), from
 // CAMS/<id>.npz (their cam_stride4) and the IRN model's boundary map of the image; with
-// `scores`, also SCORES/<id>.npz (keys, cam = walk_scores' full, cam_stride4 = its stride4), which
-// `amr eval --cams --sweep` scores at every background threshold. Written atomically; --resume
-// skips ids whose mask is a readable PNG of the image's size (and whose scores file is valid).
+// `scores`, also SCORES/<id>.npz (keys, cam = walk_scores' full, cam_stride4 = its stride4, the
+// boundary map), which `amr eval --cams --sweep` scores at every background threshold. Written
+// atomically; --resume skips ids whose mask is a readable PNG of the image's size (and whose scores file is valid).
 MaskRunSummary make_masks(const MaskRunOptions& opt, const Runtime& rt);
 
 }  // namespace amr
