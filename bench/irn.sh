@@ -76,7 +76,7 @@ variant() {
   echo "== $set $v" >&2
   for split in train val; do
     $AMR cam --run "$runs/$v" --data "$data" --list "$IRN_OUT/$set/$split.txt" --out "$Q/cams_$split" --resume --quiet > /dev/null
-    $AMR label --cams "$Q/cams_$split" --data "$data" --list "$IRN_OUT/$set/$split.txt" --out "$Q/ir_$split" --fg 0.3 --bg 0.05 --crf > /dev/null
+    $AMR label --cams "$Q/cams_$split" --data "$data" --list "$IRN_OUT/$set/$split.txt" --out "$Q/ir_$split" --fg 0.3 --bg 0.05 --crf --resume > /dev/null
   done
   [[ -s $Q/cam.md ]] || $AMR eval --cams "$Q/cams_val" --data "$data" --list "$IRN_OUT/$set/val.txt" --sweep 0.05:0.6:0.05 > "$Q/cam.md"
   $AMR eval --labels "$Q/ir_val" --data "$data" --list "$IRN_OUT/$set/val.txt" > "$Q/ir.md"

@@ -395,3 +395,28 @@ TEST(IrLabels, ThresholdingEqualsCamToIrLabel) {
     EXPECT_TRUE(m.equal(ref)) << "fg " << fg << ": " << m.ne(ref).sum().item<int64_t>() << " pixels differ";
   }
 }
+
+TEST(IrLabels, ResumeKeepsFinishedLabelsAndRedoesMissingOrBrokenOnes) {
+  MaskCase c;
+  const std::string args = "label --cams " + c.dir / "cams" + " --data " + c.data + " --list val.txt --out " + c.dir / "ir" + " --fg 0.3 --bg 0.05";
+  amr::test::RunResult r = amr::test::run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("wrote 6 pseudo-labels"), std::string::npos) << r.output;
+  std::ifstream list(c.data + "/val.txt");
+  std::string first, second;
+  std::getline(list, first);
+  std::getline(list, second);
+  const std::string broken = c.dir / ("ir/" + second + ".png");
+  const cv::Mat before = amr::read_label_png(broken);
+  std::filesystem::remove(c.dir / ("ir/" + first + ".png"));
+  std::filesystem::resize_file(broken, std::filesystem::file_size(broken) / 2);
+  r = amr::test::run_cli(args + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("wrote 2 pseudo-labels"), std::string::npos) << r.output;
+  EXPECT_EQ(cv::countNonZero(amr::read_label_png(broken) != before), 0);
+  EXPECT_TRUE(std::filesystem::exists(c.dir / ("ir/" + first + ".png")));
+  // A label of another size than its image is redone too.
+  amr::write_label_png(broken, cv::Mat::zeros(8, 8, CV_8UC1));
+  r = amr::test::run_cli(args + " --resume");
+  EXPECT_NE(r.output.find("wrote 1 pseudo-labels"), std::string::npos) << r.output;
+}

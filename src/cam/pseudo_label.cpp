@@ -81,9 +81,13 @@ size_t write_pseudo_labels(const LabelOptions& opt, const Runtime& rt) {
   VocDataset ds = open_for_cams(opt.data, opt.list, opt.crf);
   refuse_output_inside_dataset(opt.out, ds, "--out");
   ensure_dir(opt.out, "--out");
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < ds.ids.size(); ++i)
+    if (!opt.resume || !label_png_done(opt.out + "/" + ds.ids[i] + ".png", ds.image_path(i))) todo.push_back(i);
   c10::InferenceMode guard;
-  parallel_for(ds.ids.size(), rt.threads, [&](size_t i, int) {
+  parallel_for(todo.size(), rt.threads, [&](size_t n, int) {
     c10::InferenceMode g;
+    const size_t i = todo[n];
     const std::string path = find_cam_file(opt.cams, ds.ids[i]);
     CamFile f = read_cam_file(path, ds.num_classes());
     // The image is decoded also without the CRF (when present): a label of another size than
@@ -99,7 +103,7 @@ size_t write_pseudo_labels(const LabelOptions& opt, const Runtime& rt) {
                                  rgb);
     write_label_png(opt.out + "/" + ds.ids[i] + ".png", label);
   });
-  return ds.ids.size();
+  return todo.size();
 }
 
 }  // namespace amr

@@ -31,6 +31,7 @@ void add_label(CLI::App& app, const RuntimeFlags& runtime) {
   add_optional(cmd, "--fg", o->fg, "two thresholds: foreground above this...")->check(between(0, 1));
   add_optional(cmd, "--bg", o->bg, "...background at or below this, 255 (unsure) between")->check(between(0, 1));
   add_crf_flags(cmd, *o);
+  cmd->add_flag("--resume", o->resume, "keep labels that exist and are readable PNGs of their image's size");
   add_threads(cmd, runtime);
   on_run(cmd, runtime, [o](const Runtime& rt) {
     std::cout << "wrote " << write_pseudo_labels(*o, rt) << " pseudo-labels to " << o->out << "\n";

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "amr/io/atomic_file.h"
 #include "amr/base/error.h"
@@ -114,6 +115,19 @@ void write_label_png(const std::string& path, const cv::Mat& labels) {
     png_destroy_write_struct(&png, &info);
     if (fflush(f.get()) != 0) throw Error("cannot write " + path + ": write failed");
   });
+}
+
+bool label_png_done(const std::string& label, const std::string& image) {
+  if (!std::filesystem::exists(label)) return false;
+  try {
+    const cv::Mat m = read_label_png(label);
+    if (!std::filesystem::exists(image)) return true;
+    const std::vector<char> bytes = read_file_bytes(image, "image");
+    const std::optional<ImageSize> size = declared_image_size(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    return size && m.rows == size->height && m.cols == size->width;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 }  // namespace amr

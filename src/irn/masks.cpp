@@ -1,7 +1,6 @@
 #include "amr/irn/masks.h"
 
 #include <filesystem>
-#include <optional>
 
 #include <ATen/ATen.h>
 #include <torch/types.h>
@@ -14,7 +13,6 @@
 #include "amr/data/transforms.h"
 #include "amr/data/voc.h"
 #include "amr/io/atomic_file.h"
-#include "amr/io/image_header.h"
 #include "amr/io/png.h"
 #include "amr/model/irn_net.h"
 
@@ -23,34 +21,15 @@ namespace fs = std::filesystem;
 namespace amr {
 namespace {
 
-bool valid_mask(const std::string& path, int64_t H, int64_t W) {
-  if (!fs::exists(path)) return false;
-  try {
-    const cv::Mat m = read_label_png(path);
-    return m.rows == H && m.cols == W;
-  } catch (const Error&) {
-    return false;
-  }
-}
-
 void refuse_output_onto_cams(const std::string& out, const std::string& flag, const MaskRunOptions& opt) {
   std::error_code ec;
   if (fs::exists(out) && fs::exists(opt.cams) && fs::equivalent(out, opt.cams, ec))
     throw Error(flag + ": " + out + " is the CAM directory --cams; write elsewhere");
 }
 
-// The image's size as its header declares it (no decoding); nullopt when it declares none.
-std::optional<ImageSize> header_size(const std::string& path) {
-  const std::vector<char> bytes = read_file_bytes(path, "image");
-  return declared_image_size(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-}
-
 bool already_done(const VocDataset& ds, size_t i, const MaskRunOptions& opt) {
-  const std::string mask = opt.out + "/" + ds.ids[i] + ".png";
-  if (!fs::exists(mask)) return false;
   if (!opt.scores.empty() && !valid_cam_file(opt.scores + "/" + ds.ids[i] + ".npz")) return false;
-  const std::optional<ImageSize> size = header_size(ds.image_path(i));
-  return size && valid_mask(mask, size->height, size->width);
+  return label_png_done(opt.out + "/" + ds.ids[i] + ".png", ds.image_path(i));
 }
 
 void mask_image(IrnNetImpl& net, const VocDataset& ds, size_t i, const MaskRunOptions& opt, const c10::Device& device) {

@@ -19,6 +19,7 @@ struct LabelOptions {
   std::optional<double> fg, bg;
   bool crf = false;  // refine each thresholded map with the dense CRF (IRN's cam_to_ir_label)
   CrfOptions crf_options;
+  bool resume = false;  // keep labels that are readable PNGs of their image's size
 };
 
 // A pseudo-label (class-index map, VOC indices: 0 background, k+1 class k; without background
@@ -33,7 +34,8 @@ cv::Mat crf_on_prediction(const cv::Mat& rgb, const cv::Mat& pred, const std::ve
 // The data set whose CAMs a stage reads (image labels not loaded; images required when asked).
 VocDataset open_for_cams(const std::string& data, const std::string& list, bool need_images);
 
-// `amr label`: LABELS/<id>.png palette PNGs for every id of the list. Returns the count.
+// `amr label`: LABELS/<id>.png palette PNGs for every id of the list (with resume, those not
+// already there). Returns the count written.
 size_t write_pseudo_labels(const LabelOptions& opt, const Runtime& rt);
 
 }  // namespace amr

@@ -17,4 +17,8 @@ const std::array<std::array<uint8_t, 3>, 256>& voc_palette();
 // Writes an 8-bit palette PNG (VOC palette), atomically.
 void write_label_png(const std::string& path, const cv::Mat& labels);
 
+// What --resume keeps: `label` is a readable label PNG of the size `image`'s header declares (any
+// size when `image` does not exist).
+bool label_png_done(const std::string& label, const std::string& image);
+
 }  // namespace amr
