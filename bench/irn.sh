@@ -7,7 +7,9 @@
 #   on the training IR labels, random-walk masks of val. Scored on val against the ground truth:
 #   CAM mIoU (best background threshold), IR-label mIoU (255 counts as wrong), IR-label precision
 #   and coverage (confident pixels), mask mIoU (the official background threshold 0.25) and the
-#   walked scores' mIoU at their best background threshold (amr masks --scores). Goal: masks >= CAM + 8 mIoU, amr's masks >= cam's.
+#   walked scores' mIoU at their best background threshold (amr masks --scores). Diagnosis, on
+#   amr's CAMs: the masks with IRN trained on the ground truth instead, and with the ground
+#   truth's boundaries (bench/python/irn_gt_boundary_walk.py, the official walk). Goal: masks >= CAM + 8 mIoU, amr's masks >= cam's.
 # Speed (PART=speed): random walk of a 500x375 image (stride 4: 125x94 pixels, beta 10, 2^8 steps,
 #   radius 5), official dense propagate_to_edge vs amr's sparse walk (seconds, peak memory growth,
 #   max |difference|); one IRN training step (crop 512, batch 4, ResNet-50, radius 10), seconds per
@@ -94,6 +96,33 @@ variant() {
     "$(miou "$Q/masks.md") | $(miou "$Q/masks_sweep.md") ($(best_threshold "$Q/masks_sweep.md")) |"
 }
 
+# Where the masks lose, on amr's CAMs: the same walk over the boundaries of IRN trained on the
+# ground truth (255 borders unsure) and over the ground truth's own boundaries.
+diagnosis() {
+  local set=$1 data=$2 runs=$3 Q=$IRN_OUT/$1/oracle A=$IRN_OUT/$1/amr
+  mkdir -p "$Q"
+  echo "== $set diagnosis" >&2
+  if [[ ! -f $Q/irn/model.pt ]]; then
+    rm -rf "$Q/irn"
+    $AMR train-irn --data "$data" --list "$IRN_OUT/$set/train.txt" --labels "$data/SegmentationClass" --init "$runs/pre/model.pt" \
+      --out "$Q/irn" --set arch=resnet18 --set crop=96 --set radius=5 --batch 16 --epochs 3 --quiet > /dev/null
+  fi
+  $AMR masks --cams "$A/cams_val" --data "$data" --list "$IRN_OUT/$set/val.txt" --irn "$Q/irn/model.pt" --crop 96 --out "$Q/masks" \
+    --scores "$Q/scores" --resume --quiet > /dev/null
+  $AMR eval --labels "$Q/masks" --data "$data" --list "$IRN_OUT/$set/val.txt" > "$Q/masks.md"
+  $AMR eval --cams "$Q/scores" --data "$data" --list "$IRN_OUT/$set/val.txt" --sweep 0.05:0.6:0.05 > "$Q/masks_sweep.md"
+  [[ -s $Q/gt_walk.txt ]] || $PY bench/python/irn_gt_boundary_walk.py "$REF" "$data" "$IRN_OUT/$set/val.txt" "$A/cams_val" > "$Q/gt_walk.txt"
+  local at best th
+  read -r at best th < "$Q/gt_walk.txt"
+  echo "Where the masks lose, amr's CAMs ($(miou "$A/cam.md") mIoU at their best threshold) walked over three boundary maps:"
+  echo
+  echo "| boundary map | mask mIoU (0.25) | walked scores mIoU (best threshold) |"
+  echo "|---|---|---|"
+  echo "| IRN trained on amr's IR labels (the row above) | $(miou "$A/masks.md") | $(miou "$A/masks_sweep.md") ($(best_threshold "$A/masks_sweep.md")) |"
+  echo "| IRN trained on the ground truth (same settings) | $(miou "$Q/masks.md") | $(miou "$Q/masks_sweep.md") ($(best_threshold "$Q/masks_sweep.md")) |"
+  echo "| the ground truth's boundaries (official propagate_to_edge) | $at | $best ($th) |"
+}
+
 quality() {
   local found=0
   : > "$IRN_OUT/quality.md"
@@ -113,6 +142,8 @@ quality() {
       echo "| variant | CAM mIoU (best threshold) | IR-label mIoU | IR-label precision / coverage (%) | mask mIoU (0.25) | walked scores mIoU (best threshold) |"
       echo "|---|---|---|---|---|---|"
       for v in cam amr amr-improved; do variant "$set" "$data" "$runs" "$v"; done
+      echo
+      diagnosis "$set" "$data" "$runs"
       echo
     } > "$IRN_OUT/$set.md"
     cat "$IRN_OUT/$set.md" >> "$IRN_OUT/quality.md"
