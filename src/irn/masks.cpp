@@ -27,6 +27,12 @@ void refuse_output_onto_cams(const std::string& out, const std::string& flag, co
     throw Error(flag + ": " + out + " is the CAM directory --cams; write elsewhere");
 }
 
+// IRN's argmax against a background plane of bg_threshold placed first (it wins ties).
+cv::Mat scores_to_mask(const std::vector<int64_t>& keys, const WalkScores& s, double bg_threshold) {
+  return cam_to_prediction(keys, s.full.data_ptr<float>(), static_cast<int>(keys.size()), static_cast<int>(s.full.size(1)),
+                           static_cast<int>(s.full.size(2)), /*has_background=*/true, bg_threshold);
+}
+
 bool already_done(const VocDataset& ds, size_t i, const MaskRunOptions& opt) {
   if (!opt.scores.empty() && !valid_cam_file(opt.scores + "/" + ds.ids[i] + ".npz")) return false;
   return label_png_done(opt.out + "/" + ds.ids[i] + ".png", ds.image_path(i));
@@ -48,9 +54,7 @@ void mask_image(IrnNetImpl& net, const VocDataset& ds, size_t i, const MaskRunOp
     out.keys = f.keys, out.cam = s.full, out.cam_stride4 = s.stride4, out.boundary = boundary;
     write_cam_file(opt.scores + "/" + ds.ids[i] + ".npz", out);
   }
-  write_label_png(opt.out + "/" + ds.ids[i] + ".png",
-                  cam_to_prediction(f.keys, s.full.data_ptr<float>(), static_cast<int>(f.keys.size()), rgb.rows, rgb.cols,
-                                    /*has_background=*/true, opt.mask.bg_threshold));
+  write_label_png(opt.out + "/" + ds.ids[i] + ".png", scores_to_mask(f.keys, s, opt.mask.bg_threshold));
 }
 
 }  // namespace
@@ -85,10 +89,7 @@ WalkScores walk_scores(const std::vector<int64_t>& keys, const at::Tensor& cam_s
 
 cv::Mat walk_to_mask(const std::vector<int64_t>& keys, const at::Tensor& cam_stride4, const at::Tensor& boundary, int64_t H,
                      int64_t W, const MaskOptions& opt) {
-  const WalkScores s = walk_scores(keys, cam_stride4, boundary, H, W, opt);
-  // IRN's argmax against a background plane of bg_threshold placed first (it wins ties).
-  return cam_to_prediction(keys, s.full.data_ptr<float>(), static_cast<int>(keys.size()), static_cast<int>(H), static_cast<int>(W),
-                           /*has_background=*/true, opt.bg_threshold);
+  return scores_to_mask(keys, walk_scores(keys, cam_stride4, boundary, H, W, opt), opt.bg_threshold);
 }
 
 MaskRunSummary make_masks(const MaskRunOptions& opt, const Runtime& rt) {

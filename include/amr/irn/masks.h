@@ -35,7 +35,7 @@ cv::Mat walk_to_mask(const std::vector<int64_t>& keys, const at::Tensor& cam_str
 
 struct MaskRunOptions {
   std::string cams, data, list, irn, out;  // --cams, --data, --list, --irn (model file), --out
-  std::string scores;  // --scores: also OUT_SCORES/<id>.npz, the walked scores as a CAM file (empty: not written)
+  std::string scores;  // --scores: also SCORES/<id>.npz, the walked scores as a CAM file (empty: none)
   MaskOptions mask;
   int64_t crop = 512;  // --crop: boundary inference pads images to at least crop x crop
   int shard_index = 0, shard_count = 1;
@@ -51,7 +51,8 @@ struct MaskRunSummary {
 // CAMS/<id>.npz (their cam_stride4) and the IRN model's boundary map of the image; with
 // `scores`, also SCORES/<id>.npz (keys, cam = walk_scores' full, cam_stride4 = its stride4, the
 // boundary map), which `amr eval --cams --sweep` scores at every background threshold. Written
-// atomically; --resume skips ids whose mask is a readable PNG of the image's size (and whose scores file is valid).
+// atomically; --resume skips ids whose mask is a readable PNG of the image's size (and whose
+// scores file is valid).
 MaskRunSummary make_masks(const MaskRunOptions& opt, const Runtime& rt);
 
 }  // namespace amr
