@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Speed benchmark, side by side in one run: the official AMR code (python3-torch 1.13.1, 2 threads)
-# vs amr (libtorch 1.13.1, 2 threads), same machine, same inputs, same weights (the official Net
-# on Kaiming-initialized ResNet-50s with calibrated BatchNorm statistics, imported into amr).
-# Run alone on the machine (~15 min on 2 cores). Writes bench/results/speed.md.
+# Speed benchmark, side by side in one run: the official AMR code on Debian's python3-torch 1.13.1
+# and on the pinned PyPI torch 2.x (scripts/install-torch2.sh), vs amr built on Debian's LibTorch
+# 1.13.1 and on the same PyPI LibTorch 2.x (scripts/build.sh --torch2); 2 threads each, same
+# machine, inputs and weights (the official Net on Kaiming-initialized ResNet-50s with calibrated
+# BatchNorm statistics, imported into amr). Ratios: the faster official over amr.
+# Run alone on the machine (~25 min on 2 cores). Writes bench/results/speed.md.
+#   TORCH2=0       skip the 2.x side (no PyPI access)
 #   ADV_SIZE=WxH   image size of the AdvCAM rows (default 250x188 keeps the full run short; the official
 #                  loop takes 250 s per 500x375 image with 2 iterations: bench/results/speed_advcam_500x375.md)
 #   ADV_ITER=K     AdvCAM iterations on both sides (default 2)
@@ -10,6 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh --target amr_cli --target bench_crf --target bench_gemm >/dev/null
+TORCH2=${TORCH2:-1}
+[[ $TORCH2 == 0 ]] || bash scripts/build.sh --torch2 --target amr_cli >/dev/null
 AMR=$(pwd)/build/amr
 PY=/usr/bin/python3
 REF=$(cd ../shared/reference/amr-official && pwd)
@@ -79,21 +84,23 @@ rss $OFF cam "$REF" "$W/official.pth" "$W"/voc/JPEGImages/*.jpg > "$W/off_cam.js
 OFF_CAM=$(json "$W/off_cam.json" cam_s_per_image); OFF_CAM_MB=$(mb)
 OFFICIAL_FLUSH_DENORMAL=1 $OFF cam "$REF" "$W/official.pth" "$W"/voc/JPEGImages/*.jpg > "$W/off_cam_fd.json"
 OFF_CAM_FD=$(json "$W/off_cam_fd.json" cam_s_per_image)
-rss $AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/cams" --threads 2 --quiet > "$W/our_cam.txt"
-OUR_CAM=$(grep -o '[0-9.]* s/image' "$W/our_cam.txt" | cut -d' ' -f1); OUR_CAM_MB=$(mb)
-$AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/cams_nofold" --threads 2 --quiet --no-fold-bn > "$W/our_cam_nofold.txt"
-OUR_CAM_NOFOLD=$(grep -o '[0-9.]* s/image' "$W/our_cam_nofold.txt" | cut -d' ' -f1)
-$AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/cams_cont" --threads 2 --quiet \
-  --memory-format contiguous > "$W/our_cam_cont.txt"
-OUR_CAM_CONT=$(grep -o '[0-9.]* s/image' "$W/our_cam_cont.txt" | cut -d' ' -f1)
+# amr's plain CAM s/image with binary $1 into $W/$2, extra flags after; peak RSS -> $W/rss.
+amr_cam() {
+  local bin=$1 out=$2
+  shift 2
+  rss "$bin" cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/$out" --threads 2 --quiet \
+    "$@" > "$W/$out.txt"
+  grep -o '[0-9.]* s/image' "$W/$out.txt" | cut -d' ' -f1
+}
+OUR_CAM=$(amr_cam "$AMR" cams); OUR_CAM_MB=$(mb)
+OUR_CAM_NOFOLD=$(amr_cam "$AMR" cams_nofold --no-fold-bn)
+OUR_CAM_CONT=$(amr_cam "$AMR" cams_cont --memory-format contiguous)
 $AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/cams_prof" --threads 2 --quiet \
   --profile "$W/profile.json" >/dev/null
 # bf16: only where the CPU has it natively (amr refuses it elsewhere: autocast would emulate it ~11x slower).
 if grep -qw avx512_bf16 /proc/cpuinfo || grep -qw amx_bf16 /proc/cpuinfo; then
   BF16=native
-  $AMR cam --weights "$W/amr.pt" --arch resnet50 --data "$W/voc" --list list.txt --out "$W/cams_bf16" --threads 2 --quiet \
-    --precision bf16 > "$W/our_cam_bf16.txt"
-  OUR_CAM_BF16=$(grep -o '[0-9.]* s/image' "$W/our_cam_bf16.txt" | cut -d' ' -f1)
+  OUR_CAM_BF16=$(amr_cam "$AMR" cams_bf16 --precision bf16)
   # CAM quality in bf16: a trained FashionScenes AMR run of bench/quality.sh (or the demo), fp32 vs bf16.
   FRUN=""; for cand in bench/quality_out/runs/fashion_0/amr demo_out/runs/amr; do [[ -f $cand/model.pt ]] && { FRUN=$cand; break; }; done
   if [[ -n $FRUN ]]; then
@@ -118,33 +125,45 @@ rss $OFF train "$REF" "$W/official.pth" 2 "$W"/train/JPEGImages/*.jpg > "$W/off_
 OFF_STEP=$(json "$W/off_train.json" step_s); OFF_STEP_MB=$(mb)
 OFFICIAL_FLUSH_DENORMAL=1 $OFF train "$REF" "$W/official.pth" 2 "$W"/train/JPEGImages/*.jpg > "$W/off_train_fd.json"
 OFF_STEP_FD=$(json "$W/off_train_fd.json" step_s)
-rss $AMR train --overwrite --config configs/voc-official-amr.yaml --set spotlight_from= --set init= --data "$W/train" --list list.txt --set val_list= --batch 8 --workers 1 \
-  --init-from "$W/amr.pt" --out "$W/run" --stop-after-steps 4 --threads 2 --quiet >/dev/null 2>&1
-OUR_STEP_MB=$(mb)
-OUR_STEP=$($PY -c "
+# amr's training step (median of steps 2-4, batch 8, 512x512) with binary $1 and extra flags; peak RSS -> $W/rss.
+amr_step() {
+  local bin=$1
+  shift
+  rss "$bin" train --overwrite --config configs/voc-official-amr.yaml --set spotlight_from= --set init= --data "$W/train" \
+    --list list.txt --set val_list= --batch 8 --workers 1 --init-from "$W/amr.pt" --out "$W/run" --stop-after-steps 4 \
+    --threads 2 --quiet "$@" >/dev/null 2>&1
+  $PY -c "
 import json, statistics
 v = [json.loads(l) for l in open('$W/run/log.jsonl')]
-print(statistics.median([8 / s['images_per_s'] for s in v if s['type'] == 'step'][1:]))")
-rm -rf "$W/run"
-AMR_MALLOC_TUNING=0 rss $AMR train --overwrite --config configs/voc-official-amr.yaml --set spotlight_from= --set init= --data "$W/train" --list list.txt --set val_list= --batch 8 \
-  --workers 1 --init-from "$W/amr.pt" --out "$W/run" --stop-after-steps 4 --threads 2 --quiet >/dev/null 2>&1
-OUR_STEP_NT_MB=$(mb)
-OUR_STEP_NT=$($PY -c "
-import json, statistics
-v = [json.loads(l) for l in open('$W/run/log.jsonl')]
-print(statistics.median([8 / s['images_per_s'] for s in v if s['type'] == 'step'][1:]))")
-rm -rf "$W/run"
-for malloc in 1 0; do  # memory: checkpoint (compensation blocks recomputed in backward), both malloc settings
-  AMR_MALLOC_TUNING=$malloc rss $AMR train --overwrite --config configs/voc-official-amr.yaml --set spotlight_from= --set init= --data "$W/train" \
-    --list list.txt --set val_list= --batch 8 --workers 1 --init-from "$W/amr.pt" --out "$W/run" --stop-after-steps 4 --threads 2 \
-    --set memory=checkpoint --quiet >/dev/null 2>&1
-  printf -v "OUR_STEP_CK_MB_$malloc" '%s' "$(mb)"
-  printf -v "OUR_STEP_CK_$malloc" '%s' "$($PY -c "
-import json, statistics
-v = [json.loads(l) for l in open('$W/run/log.jsonl')]
-print(statistics.median([8 / s['images_per_s'] for s in v if s['type'] == 'step'][1:]))")"
+print(statistics.median([8 / s['images_per_s'] for s in v if s['type'] == 'step'][1:]))"
   rm -rf "$W/run"
+}
+OUR_STEP=$(amr_step "$AMR"); OUR_STEP_MB=$(mb)
+OUR_STEP_NT=$(AMR_MALLOC_TUNING=0 amr_step "$AMR"); OUR_STEP_NT_MB=$(mb)
+for malloc in 1 0; do  # memory: checkpoint (compensation blocks recomputed in backward), both malloc settings
+  printf -v "OUR_STEP_CK_$malloc" '%s' "$(AMR_MALLOC_TUNING=$malloc amr_step "$AMR" --set memory=checkpoint)"
+  printf -v "OUR_STEP_CK_MB_$malloc" '%s' "$(mb)"
 done
+
+echo "== (f) the official code on PyTorch 2.x, amr on LibTorch 2.x" >&2
+if [[ $TORCH2 != 0 ]]; then
+  PY2=$(pwd)/.venv-torch2/bin/python
+  OFF2="$PY2 $(pwd)/bench/python/official_speed.py"
+  AMR2=$(pwd)/build-torch2/amr
+  TORCH2_VERSION=$($PY2 -c 'import torch; print(torch.__version__.split("+")[0])')
+  $OFF2 cam "$REF" "$W/official.pth" "$W"/voc/JPEGImages/*.jpg > "$W/off2_cam.json"
+  OFF2_CAM=$(json "$W/off2_cam.json" cam_s_per_image)
+  $OFF2 train "$REF" "$W/official.pth" 2 "$W"/train/JPEGImages/*.jpg > "$W/off2_train.json"
+  OFF2_STEP=$(json "$W/off2_train.json" step_s)
+  OUR2_CAM=$(amr_cam "$AMR2" cams2)
+  OUR2_STEP=$(amr_step "$AMR2")
+  [[ $BF16 == native ]] && OUR2_CAM_BF16=$(amr_cam "$AMR2" cams2_bf16 --precision bf16)
+  # The faster official is the reference of the ratios.
+  FAST_STEP=$($PY -c "print(min($OFF_STEP, $OFF2_STEP))"); FAST_CAM=$($PY -c "print(min($OFF_CAM, $OFF2_CAM))")
+  OFFICIAL_TORCH=$($PY -c "print('$TORCH2_VERSION' if $OFF2_STEP + $OFF2_CAM < $OFF_STEP + $OFF_CAM else '1.13.1')")
+else
+  FAST_STEP=$OFF_STEP; FAST_CAM=$OFF_CAM; OFFICIAL_TORCH=1.13.1
+fi
 
 echo "== (d) GEMM peak, step FLOPs" >&2
 PEAK=$(./build/bench/bench_gemm 2)
@@ -158,7 +177,7 @@ CRF_ROW=$(./build/bench/bench_crf "$W/voc/JPEGImages/img0.jpg" 5)
   echo "# Speed: amr vs the official AMR code (\`bash bench/speed.sh\`, $(date -u +%F), $(nproc) cores, 2 threads each side)"
   echo
   echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); fp32 GEMM peak measured with libtorch (bench_gemm, 2048^3): **$(f "$PEAK") GFLOP/s**."
-  echo "Official: ../shared/reference/amr-official with Debian's python3-torch 1.13.1. Same weights on both sides (official \`Net\`"
+  echo "Official: ../shared/reference/amr-official with Debian's python3-torch 1.13.1 (table (f): also on the PyPI torch). Same weights on both sides (official \`Net\`"
   echo "on Kaiming ResNet-50s, BatchNorm statistics calibrated layer by layer on photos; \`amr import-weights\`), same images"
   echo "(CamVid photos at 500x375). \"official+flush\" = the official code with \`torch.set_flush_denormal(True)\` (amr always"
   echo "flushes denormals, which the AMM's Gaussian produces): the fairer comparison of the kernels' work."
@@ -174,6 +193,19 @@ CRF_ROW=$(./build/bench/bench_crf "$W/voc/JPEGImages/img0.jpg" 5)
     echo "| (b-bf16) same, amr --precision bf16 (autocast; CPU has native bf16) (s) | $(f "$OFF_CAM") (fp32) | | $(f "$OUR_CAM_BF16") | **$(r "$OFF_CAM" "$OUR_CAM_BF16")x** |"
   fi
   adv_row
+  if [[ $TORCH2 != 0 ]]; then
+    echo
+    echo "(f) The same on PyTorch / LibTorch $TORCH2_VERSION (the PyPI wheel, CPU; \`scripts/build.sh --torch2\`). The summary's"
+    echo "train_ratio / cam_ratio / bf16_cam_ratio take the faster official (here: torch $OFFICIAL_TORCH) over amr on Debian's 1.13.1."
+    echo
+    echo "| measurement | official 1.13.1 | official $TORCH2_VERSION | amr 1.13.1 | amr $TORCH2_VERSION | faster official / amr 1.13.1 | official / amr, both $TORCH2_VERSION |"
+    echo "|---|---|---|---|---|---|---|"
+    echo "| (a) training step (s) | $(f "$OFF_STEP") | $(f "$OFF2_STEP") | $(f "$OUR_STEP") | $(f "$OUR2_STEP") | **$(r "$FAST_STEP" "$OUR_STEP")x** | **$(r "$OFF2_STEP" "$OUR2_STEP")x** |"
+    echo "| (b) plain CAM per image (s) | $(f "$OFF_CAM") | $(f "$OFF2_CAM") | $(f "$OUR_CAM") | $(f "$OUR2_CAM") | **$(r "$FAST_CAM" "$OUR_CAM")x** | **$(r "$OFF2_CAM" "$OUR2_CAM")x** |"
+    if [[ $BF16 == native ]]; then
+      echo "| (b-bf16) amr --precision bf16 (official fp32) (s) | $(f "$OFF_CAM") | $(f "$OFF2_CAM") | $(f "$OUR_CAM_BF16") | $(f "$OUR2_CAM_BF16") | **$(r "$FAST_CAM" "$OUR_CAM_BF16")x** | **$(r "$OFF2_CAM" "$OUR2_CAM_BF16")x** |"
+    fi
+  fi
   echo
   echo "| peak RSS (MB) | official | amr | amr/official |"
   echo "|---|---|---|---|"
@@ -222,12 +254,14 @@ PYEOF
   echo
   if [[ $BF16 == native ]]; then
     echo "bf16 (native on this CPU): CAM mIoU on FashionScenes val, best threshold: $BF16_MIOU."
-    BF16_RATIO=$(r "$OFF_CAM" "$OUR_CAM_BF16")
+    BF16_RATIO=$(r "$FAST_CAM" "$OUR_CAM_BF16")
   else
     echo "bf16: this CPU has no native bf16 (no avx512_bf16 / amx_bf16): amr refuses --precision bf16 (autocast would emulate it)."
     BF16_RATIO=n/a
   fi
   echo
-  echo "summary: train_ratio=$(r "$OFF_STEP" "$OUR_STEP") cam_ratio=$(r "$OFF_CAM" "$OUR_CAM") cam_peak_fraction=$($PY -c "print(f'{$CAM_GFLOP / $OUR_CAM / $PEAK:.2f}')") rss_ratio=$(r "$OUR_STEP_MB" "$OFF_STEP_MB") rss_ratio_checkpoint=$(r "$OUR_STEP_CK_MB_1" "$OFF_STEP_MB") bf16=$BF16 bf16_cam_ratio=$BF16_RATIO"
+  V2=n/a; T2=n/a; C2=n/a
+  [[ $TORCH2 != 0 ]] && { V2=$TORCH2_VERSION; T2=$(r "$OFF2_STEP" "$OUR2_STEP"); C2=$(r "$OFF2_CAM" "$OUR2_CAM"); }
+  echo "summary: train_ratio=$(r "$FAST_STEP" "$OUR_STEP") cam_ratio=$(r "$FAST_CAM" "$OUR_CAM") cam_peak_fraction=$($PY -c "print(f'{$CAM_GFLOP / $OUR_CAM / $PEAK:.2f}')") rss_ratio=$(r "$OUR_STEP_MB" "$OFF_STEP_MB") rss_ratio_checkpoint=$(r "$OUR_STEP_CK_MB_1" "$OFF_STEP_MB") bf16=$BF16 bf16_cam_ratio=$BF16_RATIO official_torch=$OFFICIAL_TORCH torch2=$V2 train_ratio_vs_torch2=$T2 cam_ratio_vs_torch2=$C2"
 } > bench/results/speed.md.tmp && mv bench/results/speed.md.tmp bench/results/speed.md
 cat bench/results/speed.md

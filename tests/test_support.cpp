@@ -40,7 +40,12 @@ void run_python(const std::string& script_and_args) {
   ASSERT_EQ(r.exit_code, 0) << "python oracle failed: " << script_and_args << "\n" << r.output;
 }
 
-RunResult run_cli(const std::string& args) { return run(std::string(AMR_CLI) + " " + args); }
+std::string cli_path() {
+  const char* moved = std::getenv("AMR_TEST_CLI");
+  return moved && *moved ? moved : AMR_CLI;
+}
+
+RunResult run_cli(const std::string& args) { return run(cli_path() + " " + args); }
 
 bool reference_available() { return std::filesystem::exists(std::string(AMR_REFERENCE_DIR) + "/net/amm.py"); }
 

@@ -27,6 +27,8 @@ struct RunResult {
 RunResult run(const std::string& command);
 // Runs tests/python/<script> with Debian's python3 (the oracle); fails the test on error.
 void run_python(const std::string& script_and_args);
+// The `amr` binary: the build's, or AMR_TEST_CLI (tests run from a copy, e.g. bench/gpu.sh).
+std::string cli_path();
 // Runs the `amr` binary.
 RunResult run_cli(const std::string& args);
 

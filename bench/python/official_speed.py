@@ -4,10 +4,14 @@
   official_speed.py weights REF OUT.pth IMAGE...         calibrated weights (see below)
   official_speed.py train REF WEIGHTS.pth STEPS IMAGE... one training step, batch 8, 512x512
   official_speed.py cam REF WEIGHTS.pth IMAGE...          plain CAM per image (4 scales + flip,
-                                                          both branches, to image size)
+                                                          both branches, to image size; with
+                                                          OFFICIAL_CAM_OUT=DIR also saved, DIR/<stem>.npy)
   official_speed.py advcam REF WEIGHTS.pth IMAGE ADV_ITER the official make_cam loop (AdvCAM,
                                                           7 scales, both branches), classes 6, 14
   official_speed.py flops REF                             conv FLOPs of a training step's parts and of a plain CAM
+
+OFFICIAL_DEVICE=cuda: cam and advcam on the GPU (bench/gpu.sh); the official make_cam then runs
+as written (it calls .cuda() itself).
 
 Weights: the official Net built on torchvision's Kaiming-initialized ResNet-50, every BatchNorm's
 running statistics then set, layer after layer, to the batch statistics of its input on real
@@ -39,6 +43,14 @@ for name in ["voc12", "voc12.dataloader", "pydensecrf", "pydensecrf.densecrf", "
 sys.modules["pydensecrf.utils"].unary_from_labels = None
 from misc import torchutils  # noqa: E402
 from net import resnet50_amr  # noqa: E402
+
+DEVICE = torch.device(os.environ.get("OFFICIAL_DEVICE", "cpu"))
+
+
+def sync():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
 
 MEAN, STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
 
@@ -112,7 +124,7 @@ def train(weights, steps, paths):
 
 
 def cam(weights, paths, keys=(6, 14), scales=(1.0, 0.5, 1.5, 2.0)):
-    model = load(weights, resnet50_amr.CAM)
+    model = load(weights, resnet50_amr.CAM).to(DEVICE)
     model.eval()
     times = []
     for path in paths:
@@ -127,24 +139,30 @@ def cam(weights, paths, keys=(6, 14), scales=(1.0, 0.5, 1.5, 2.0)):
                 img = rgb if s == 1.0 else cv2.resize(rgb, (round(W * s), round(H * s)),
                                                       interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
                 x = normalized(img)
-                x = torch.from_numpy(np.stack([x, x[:, :, ::-1].copy()]))
+                x = torch.from_numpy(np.stack([x, x[:, :, ::-1].copy()])).to(DEVICE)
                 with torch.no_grad():
                     c = F.relu(model(x, step=step))
                 c = (c[0] + c[1].flip(-1))[list(keys)].unsqueeze(1)
                 c = F.interpolate(c, (Hu, Wu), mode="bilinear", align_corners=False)[:, 0, :H, :W]
                 total = c if total is None else total + c
             fused.append(total / (F.adaptive_max_pool2d(total, (1, 1)) + 1e-5))
-        _ = 0.5 * fused[0] + 0.5 * fused[1]
+        final = (0.5 * fused[0] + 0.5 * fused[1]).cpu()
+        sync()
+        if os.environ.get("OFFICIAL_CAM_OUT"):  # the CAMs themselves, for a comparison with amr's
+            np.save(os.path.join(os.environ["OFFICIAL_CAM_OUT"], os.path.basename(path).rsplit(".", 1)[0] + ".npy"),
+                    final.numpy())
         times.append(time.time() - t)
     print(json.dumps({"cam_s_per_image": float(np.mean(times[1:] if len(times) > 1 else times)), "images": len(paths)}))
 
 
 def advcam(weights, path, adv_iter):
-    torch.Tensor.cuda = lambda self, *a, **k: self
-    torch.nn.Module.cuda = lambda self, *a, **k: self
+    if DEVICE.type == "cpu":
+        torch.Tensor.cuda = lambda self, *a, **k: self
+        torch.nn.Module.cuda = lambda self, *a, **k: self
     torch.cuda.device_count = lambda: 2  # process 0 of "2": no progress print
     from step import make_cam
-    make_cam.cuda = types.SimpleNamespace(device=lambda i: contextlib.nullcontext())
+    if DEVICE.type == "cpu":
+        make_cam.cuda = types.SimpleNamespace(device=lambda i: contextlib.nullcontext())
     model = load(weights, resnet50_amr.CAM)
     model.eval()
     t = time.time()
@@ -162,6 +180,7 @@ def advcam(weights, path, adv_iter):
         args = types.SimpleNamespace(num_workers=0, cam_out_dir=tmp, adv_iter=adv_iter, AD_coeff=7, AD_stepsize=0.08,
                                      score_th=0.5, weight=0.5)
         make_cam._work(0, model, [[{"name": "img", "img": imgs, "size": (H, W), "label": label}]], args)
+        sync()
         high_res = np.load(os.path.join(tmp, "img.npy"), allow_pickle=True).item()["high_res"]
     print(json.dumps({"advcam_s_per_image": time.time() - t, "adv_iter": adv_iter, "max": float(high_res.max())}))
 

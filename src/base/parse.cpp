@@ -5,9 +5,17 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "amr/base/enum_names.h"
 #include "amr/base/error.h"
 
 namespace amr {
+
+namespace {
+constexpr EnumNames<bool, 2> kPrecisions{{{false, "fp32"}, {true, "bf16"}}};
+}
+
+bool parse_precision(const std::string& s) { return parse_enum(kPrecisions, s, "--precision"); }
+std::string precision_name(bool bf16) { return enum_name(kPrecisions, bf16); }
 
 std::vector<double> parse_range(const std::string& spec, const std::string& flag) {
   std::vector<double> out;

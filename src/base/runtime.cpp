@@ -12,6 +12,7 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
+#include "amr/base/build_config.h"
 #include "amr/base/error.h"
 
 namespace amr {
@@ -53,8 +54,15 @@ Device parse_device(const std::string& s) {
       throw Error("--device: expected cpu, cuda or cuda:K, got '" + s + "'");
     d.index = std::stoi(k.substr(1));
   }
-  if (!at::hasCUDA())
-    throw Error("--device " + s + ": this build of amr runs on the CPU only (build it against a CUDA LibTorch)");
+  constexpr bool kCudaBuild = AMR_CUDA_BUILD;
+  if (!kCudaBuild)
+    throw Error("--device " + s + ": this build of amr runs on the CPU only (build it against a CUDA LibTorch: scripts/build.sh --torch2)");
+  const size_t gpus = at::getNumGPUs();
+  if (gpus == 0)
+    throw Error("--device " + s + ": no CUDA GPU is visible to this process (check the NVIDIA driver and CUDA_VISIBLE_DEVICES)");
+  if (d.index >= static_cast<int>(gpus))
+    throw Error("--device " + s + ": this machine has " + std::to_string(gpus) + " CUDA GPU(s): cuda:0 .. cuda:" +
+                std::to_string(gpus - 1));
   return d;
 }
 

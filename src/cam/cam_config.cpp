@@ -1,6 +1,7 @@
 #include "amr/cam/cam_config.h"
 
 #include "amr/base/error.h"
+#include "amr/base/parse.h"
 #include "amr/io/config_table.h"
 
 namespace amr {

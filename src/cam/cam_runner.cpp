@@ -223,10 +223,6 @@ void check_run(const CamRunOptions& opt, const VocDataset& ds, const Runtime& rt
   if (opt.cam.bf16 && !rt.device.is_cuda() && !cpu_has_native_bf16())
     throw Error("--precision bf16: this CPU has no native bfloat16 (no avx512_bf16 or amx_bf16 in /proc/cpuinfo); "
                 "autocast would emulate it, about 11x slower than fp32: use --precision fp32");
-  if (rt.device.is_cuda()) {
-    if (opt.cam.refine != Refine::None) throw Error("--refine: runs on the CPU only for now (drop --device)");
-    if (opt.cam.bf16) throw Error("--precision bf16: the CPU's autocast; on CUDA use fp32");
-  }
 }
 
 // The model on its device, in eval mode, BatchNorm folded where that keeps the CAMs.

@@ -5,10 +5,9 @@
 
 #include <torch/torch.h>
 
-#include <ATen/autocast_mode.h>
-
 #include <opencv2/imgproc.hpp>
 
+#include "amr/base/torch_compat.h"
 #include "amr/data/transforms.h"
 #include "amr/base/enum_names.h"
 #include "amr/base/error.h"
@@ -19,13 +18,10 @@ namespace {
 constexpr EnumNames<CamBranch, 3> kBranches{
     {{CamBranch::Spotlight, "spotlight"}, {CamBranch::Compensation, "compensation"}, {CamBranch::Fused, "fused"}}};
 constexpr EnumNames<bool, 2> kClassSources{{{false, "labels"}, {true, "predicted"}}};
-constexpr EnumNames<bool, 2> kPrecisions{{{false, "fp32"}, {true, "bf16"}}};
 }  // namespace
 CamBranch parse_branch(const std::string& s) { return parse_enum(kBranches, s, "--branch"); }
 bool parse_class_source(const std::string& s) { return parse_enum(kClassSources, s, "--classes"); }
 std::string class_source_name(bool predicted) { return enum_name(kClassSources, predicted); }
-bool parse_precision(const std::string& s) { return parse_enum(kPrecisions, s, "--precision"); }
-std::string precision_name(bool bf16) { return enum_name(kPrecisions, bf16); }
 std::string to_string(CamBranch b) { return enum_name(kBranches, b); }
 
 std::vector<double> parse_scales(const std::string& s) {
@@ -63,24 +59,6 @@ cv::Mat rescale_image(const cv::Mat& rgb, double scale) {
 }
 
 namespace {
-
-// CPU autocast to bfloat16 for the network, restored on exit.
-class Bf16Autocast {
- public:
-  explicit Bf16Autocast(bool on) : on_(on) {
-    if (!on_) return;
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-  }
-  ~Bf16Autocast() {
-    if (!on_) return;
-    at::autocast::set_cpu_enabled(false);
-    at::autocast::clear_cache();
-  }
-
- private:
-  bool on_;
-};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -181,6 +159,8 @@ void finish_cam(ImageCam& result, const BranchSums& sum_s, const BranchSums& sum
   }
   if (!result.cam.defined()) result.cam = torch::zeros({0, H, W});
   if (!result.cam_stride4.defined()) result.cam_stride4 = torch::zeros({0, stride4_side(H), stride4_side(W)});
+  for (at::Tensor* t : {&result.cam, &result.cam_stride4, &result.cam_s, &result.cam_c})  // off the GPU for the writer
+    if (t->defined()) *t = t->to(at::kCPU);
 }
 
 ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& labels, const CamOptions& opt) {
@@ -223,7 +203,7 @@ ImageCam compute_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<float>& 
     if (profile) profile->add("prepare", seconds_since(t));
     AmrOutput out;  // only the branches asked for
     {
-      Bf16Autocast autocast(opt.bf16);
+      compat::Bf16AutocastScope autocast(device.type(), opt.bf16);
       if (profile && keys_ready) {
         std::ostringstream prefix;
         prefix << "scale " << s << "/";

@@ -113,8 +113,9 @@ ImageCam refined_cam(AmrNet& net, const cv::Mat& rgb, const std::vector<int64_t>
   const bool want_c = dual && (opt.branch != CamBranch::Spotlight || opt.keep_branches);
 
   std::vector<at::Tensor> inputs;
+  const c10::Device device = net->classifier->weight.device();
   for (double s : opt.scales) {
-    at::Tensor x = to_normalized_tensor(rescale_image(rgb, s)).unsqueeze(0);
+    at::Tensor x = to_normalized_tensor(rescale_image(rgb, s)).unsqueeze(0).to(device);
     inputs.push_back(opt.flip ? torch::cat({x, x.flip({3})}) : x);
   }
   auto branch_sum = [&](Branch b) {

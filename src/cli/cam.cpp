@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "amr/base/error.h"
+#include "amr/base/parse.h"
 #include "amr/cam/cam_config.h"
 #include "commands.h"
 

@@ -29,6 +29,10 @@ void add_world_flags(CLI::App* cmd, WorldFlags& world) {
   cmd->add_option("--dist-timeout", world.timeout_s, "seconds before a missing or dead rank is an error (default 300)")
       ->group(group)
       ->check(at_least(1));
+  cmd->add_option_function<std::string>(
+         "--dist-backend", [&world](const std::string& s) { world.backend = parse_backend(s); },
+         "auto (default: gloo on CPU, nccl on CUDA; none for one rank) | gloo | nccl (named: a group even for one rank)")
+      ->group(group);
 }
 
 }  // namespace

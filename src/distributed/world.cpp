@@ -10,7 +10,10 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "amr/base/enum_names.h"
 #include "amr/base/error.h"
+#include "amr/base/torch_compat.h"
+#include "amr/distributed/nccl_group.h"
 
 namespace amr {
 
@@ -37,7 +40,12 @@ int env_int(const char* name, int fallback, int lo, int hi) {
 
 bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0; }
 
+constexpr EnumNames<Backend, 3> kBackends{{{Backend::Auto, "auto"}, {Backend::Gloo, "gloo"}, {Backend::Nccl, "nccl"}}};
+
 }  // namespace
+
+Backend parse_backend(const std::string& s) { return parse_enum(kBackends, s, "--dist-backend"); }
+std::string to_string(Backend b) { return enum_name(kBackends, b); }
 
 WorldOptions resolve_world(const WorldFlags& given) {
   WorldOptions o;
@@ -52,6 +60,7 @@ WorldOptions resolve_world(const WorldFlags& given) {
   }
   o.master_port = given.master_port ? *given.master_port : env_int("MASTER_PORT", 29500, 1, 65535);
   o.timeout_s = given.timeout_s;
+  o.backend = given.backend;
   if (o.world_size < 1) throw Error("--world-size: expected at least 1, got " + std::to_string(o.world_size));
   if (o.rank >= o.world_size)
     throw Error("--rank " + std::to_string(o.rank) + ": expected 0 <= rank < world size " + std::to_string(o.world_size));
@@ -65,15 +74,31 @@ int local_world_size() { return env_int("LOCAL_WORLD_SIZE", 1, 1, 1 << 16); }
 
 struct World::Group {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<compat::ProcessGroupBase> pg;
 };
 
 World::World() = default;
-World::~World() = default;
+World::~World() {
+  if (group_) compat::shutdown_group(group_->pg);
+}
 
-World::World(const WorldOptions& opt)
-    : rank_(opt.rank), size_(opt.world_size), local_rank_(opt.local_rank), timeout_s_(opt.timeout_s) {
-  if (size_ == 1) return;
+World::World(const WorldOptions& opt, c10::Device device)
+    : rank_(opt.rank),
+      size_(opt.world_size),
+      local_rank_(opt.local_rank),
+      timeout_s_(opt.timeout_s),
+      backend_(opt.backend),
+      device_(device) {
+  if (backend_ == Backend::Auto) {
+    if (size_ == 1) return;
+    backend_ = device.is_cuda() ? Backend::Nccl : Backend::Gloo;
+  }
+  if (backend_ == Backend::Nccl && !device.is_cuda())
+    throw Error("--dist-backend nccl: reduces GPU tensors; add --device cuda, or use gloo on the CPU");
+  connect(opt);
+}
+
+void World::connect(const WorldOptions& opt) {
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(opt.timeout_s * 1000));
   const std::string where = opt.master_addr + ":" + std::to_string(opt.master_port);
   group_ = std::make_unique<Group>();
@@ -88,6 +113,17 @@ World::World(const WorldOptions& opt)
   } catch (const std::exception& e) {
     throw Error("rank " + std::to_string(rank_) + ": rendezvous at " + where + " failed within " +
                 std::to_string(static_cast<int>(opt.timeout_s)) + " s (" + first_line(e.what()) + ")");
+  }
+  if (backend_ == Backend::Nccl) {
+    try {
+      group_->pg = make_nccl_group(group_->store, rank_, size_, timeout, device_.index());
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error("rank " + std::to_string(rank_) + ": connecting the NCCL process group of " + std::to_string(size_) +
+                  " ranks via " + where + " failed (" + first_line(e.what()) + ")");
+    }
+    return;
   }
   try {
     auto o = c10d::ProcessGroupGloo::Options::create(timeout);
@@ -118,23 +154,35 @@ namespace {
 
 namespace {
 
-// One collective per tensor, all in flight at once, then waited for.
+// One collective per tensor, all in flight at once, then waited for. With `stage_on` set
+// (NCCL), tensors elsewhere take part through copies on that device, copied back after.
 template <typename Start>
-void each_in_flight(std::vector<at::Tensor>& tensors, Start start) {
+void each_in_flight(std::vector<at::Tensor>& tensors, const c10::optional<c10::Device>& stage_on, Start start) {
+  std::vector<at::Tensor> work = tensors;
+  if (stage_on)
+    for (auto& t : work)
+      if (t.device() != *stage_on) t = t.to(*stage_on);
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
-  for (auto& t : tensors) {
+  for (auto& t : work) {
     std::vector<at::Tensor> one{t};
     works.push_back(start(one));
   }
   for (auto& w : works) w->wait();
+  for (size_t i = 0; i < work.size(); ++i)
+    if (!work[i].is_same(tensors[i])) tensors[i].copy_(work[i]);
 }
 
 }  // namespace
 
+c10::optional<c10::Device> World::staging() const {
+  if (backend_ == Backend::Nccl) return device_;
+  return c10::nullopt;
+}
+
 void World::all_reduce_sum(std::vector<at::Tensor>& tensors, const std::string& what) const {
   if (!group_) return;
   try {
-    each_in_flight(tensors, [this](std::vector<at::Tensor>& one) { return group_->pg->allreduce(one); });
+    each_in_flight(tensors, staging(), [this](std::vector<at::Tensor>& one) { return group_->pg->allreduce(one); });
   } catch (const std::exception& e) {
     lost(rank_, timeout_s_, what, e);
   }
@@ -148,7 +196,7 @@ void World::all_reduce_sum(at::Tensor& tensor, const std::string& what) const {
 void World::broadcast(std::vector<at::Tensor>& tensors, const std::string& what) const {
   if (!group_) return;
   try {
-    each_in_flight(tensors, [this](std::vector<at::Tensor>& one) { return group_->pg->broadcast(one); });
+    each_in_flight(tensors, staging(), [this](std::vector<at::Tensor>& one) { return group_->pg->broadcast(one); });
   } catch (const std::exception& e) {
     lost(rank_, timeout_s_, what, e);
   }

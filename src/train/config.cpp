@@ -5,6 +5,7 @@
 
 #include "amr/base/error.h"
 #include "amr/base/text.h"
+#include "amr/base/parse.h"
 #include "amr/io/config_table.h"
 #include "amr/io/yaml_config.h"
 #include "amr/model/amm.h"
@@ -34,6 +35,7 @@ const ConfigTable<TrainConfig>& train_config_table() {
     t.add("sync_stats", &C::sync_stats).add("precise_bn", &C::precise_bn);
     t.add_named<MemoryMode>("memory", [](C& c) -> MemoryMode& { return c.memory; }, parse_memory_mode,
                             [](MemoryMode m) { return to_string(m); });
+    t.add_named<bool>("precision", [](C& c) -> bool& { return c.bf16; }, parse_precision, precision_name);
     t.add("checkpoint_every", &C::checkpoint_every).add("log_every", &C::log_every);
     return t;
   }();

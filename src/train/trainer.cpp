@@ -22,6 +22,7 @@
 #include "amr/model/model_file.h"
 #include "amr/model/precise_bn.h"
 #include "amr/base/runtime.h"
+#include "amr/base/torch_compat.h"
 #include "amr/train/data_parallel.h"
 #include "amr/train/recalibrate.h"
 #include "amr/train/run_dir.h"
@@ -168,9 +169,9 @@ std::string stale_tag(const Validation& v) {
 class Session {
  public:
   Session(TrainConfig config, const TrainOptions& opt, const Runtime& rt)
-      : c_(resolved(std::move(config), opt)),
+      : c_(resolved(std::move(config), opt, rt)),
         opt_(opt),
-        world_(opt.world),
+        world_(opt.world, torch_device(rt.device, opt.world.local_rank)),
         run_(checked_run_dir(c_, opt, world_)),
         ds_(open_training_list(c_, c_.list)),
         device_(torch_device(rt.device, opt.world.local_rank)),
@@ -236,8 +237,11 @@ class Session {
   }
 
  private:
-  static TrainConfig resolved(TrainConfig c, const TrainOptions& opt) {
+  static TrainConfig resolved(TrainConfig c, const TrainOptions& opt, const Runtime& rt) {
     c.resolve();
+    if (c.bf16 && !rt.device.is_cuda() && !cpu_has_native_bf16())
+      throw Error("config precision: bf16 needs --device cuda or a CPU with native bfloat16 (avx512_bf16 or amx_bf16); "
+                  "here autocast would emulate it, slower than fp32");
     validate(net_options(c, 1).backbone);  // bad arch/strides/bn/tau/routing fail before RUN exists
     check_split(c, opt.world.world_size);
     return c;
@@ -252,8 +256,12 @@ class Session {
   void step(int64_t epoch, const Batch& batch) {
     const auto t0 = std::chrono::steady_clock::now();
     sgd_->zero_grad();
-    StepLosses losses = forward_backward(net_, batch.images.to(device_, /*non_blocking=*/true),
-                                         batch.labels.to(device_, /*non_blocking=*/true), lopt_, c_.accumulate);
+    StepLosses losses;
+    {
+      compat::Bf16AutocastScope autocast(device_.type(), c_.bf16);
+      losses = forward_backward(net_, batch.images.to(device_, /*non_blocking=*/true),
+                                batch.labels.to(device_, /*non_blocking=*/true), lopt_, c_.accumulate);
+    }
     const auto t_sync = std::chrono::steady_clock::now();
     if (world_.distributed()) average_over_ranks(losses);
     const double sync_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sync).count();

@@ -17,11 +17,9 @@ CamBranch parse_branch(const std::string& s);  // throws naming --branch
 std::string to_string(CamBranch b);
 // "1.0,0.5,1.5,2.0": at least one scale, each in [0.1, 4] (smaller ones leave no CAM cell).
 std::vector<double> parse_scales(const std::string& s);
-// --classes labels | predicted -> CamOptions::predicted_classes; --precision fp32 | bf16 -> bf16.
+// --classes labels | predicted -> CamOptions::predicted_classes (--precision: base/parse.h).
 bool parse_class_source(const std::string& s);
 std::string class_source_name(bool predicted);
-bool parse_precision(const std::string& s);
-std::string precision_name(bool bf16);
 
 // Where CAM generation spends its time (amr cam --profile): seconds summed over images, keyed
 // "scale <s>/<branch>/<stage>" (stage: stem, layer1..layer4, classifier), "prepare" (rescaling,

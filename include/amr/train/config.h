@@ -67,6 +67,7 @@ struct TrainConfig {
   // batches, as SyncBatchNorm (false: per rank, as the official DataParallel's replicas).
   bool sync_stats = false;
   MemoryMode memory = MemoryMode::Store;  // YAML: store | checkpoint (the compensation blocks recomputed in backward)
+  bool bf16 = false;  // YAML precision: fp32 | bf16 (autocast of the forward passes; CUDA, or a CPU with native bf16)
   // Precise BatchNorm after the last epoch: the running statistics of every BatchNorm that eval
   // mode reads replaced by the average of this many training batches' statistics (at most one
   // epoch's). Unset or 0: off (the official recipe; see README "Stale BatchNorm statistics").
