@@ -2,7 +2,8 @@
 # Configures and builds amr (Release).
 #   scripts/build.sh [ARGS]                  against Debian's LibTorch 1.13 (libtorch-dev), into build/
 #   scripts/build.sh --torch2 [ARGS]         against the pinned PyPI LibTorch 2.x (CUDA-enabled; installed into
-#                                            a venv by scripts/install-torch2.sh), into build-torch2/
+#                                            a venv by scripts/install-torch2.sh, whose python is then the
+#                                            tests' oracle), into build-torch2/
 #   scripts/build.sh --libtorch DIR [ARGS]   against any LibTorch (DIR holds share/cmake/Torch, e.g. an unzipped
 #                                            libtorch download), into build-libtorch/
 # ARGS go to cmake --build (e.g. --target amr_cli, -- -k). AMR_BUILD_DIR overrides the directory.
@@ -15,7 +16,9 @@ case "${1:-}" in
   --torch2)
     shift
     dir=build-torch2
-    prefix=(-DCMAKE_PREFIX_PATH="$(bash scripts/install-torch2.sh | tail -1)")
+    python=$(bash scripts/install-torch2.sh | tail -1)
+    # The test oracles run on the same torch version as the LibTorch under test.
+    prefix=(-DCMAKE_PREFIX_PATH="$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')" -DAMR_PYTHON="$python")
     ;;
   --libtorch)
     [[ $# -ge 2 && -d ${2:-} ]] || { echo "scripts/build.sh --libtorch: expected a LibTorch directory, got '${2:-}'" >&2; exit 2; }

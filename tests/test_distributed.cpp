@@ -172,13 +172,7 @@ TEST(Distributed, BadSplitsAndFlagsAreOneLineErrors) {
   r = run("RANK=abc " AMR_CLI " train --out " + d / "x" + common(data, "fixed-stats"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("RANK=abc"), std::string::npos) << r.output;
-  // --device: on a CPU build of LibTorch CUDA is a one-line error, before anything is written.
-  if (!at::hasCUDA()) {
-    r = run_cli("train --out " + d / "gpu" + " --device cuda" + common(data, "fixed-stats"));
-    EXPECT_NE(r.exit_code, 0);
-    EXPECT_NE(r.output.find("--device cuda: this build of amr runs on the CPU only"), std::string::npos) << r.output;
-    EXPECT_FALSE(std::filesystem::exists(d / "gpu"));
-  }
+  // --device cuda without a usable GPU: test_devices.
   r = run_cli("cam --run " + d / "gpu" + " --data " + data + " --list val.txt --out " + d / "cams --device cuda:x");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("--device: expected cpu, cuda or cuda:K, got 'cuda:x'"), std::string::npos) << r.output;

@@ -15,6 +15,7 @@
 #include "amr/io/weights.h"
 #include "amr/model/weight_import.h"
 #include "amr/base/runtime.h"
+#include "amr/base/torch_compat.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -53,7 +54,8 @@ class OfficialRefinement : public ::testing::Test {
     cv::randu(small, 0, 255);
     cv::resize(small, img, cv::Size(40, 32), 0, 0, cv::INTER_CUBIC);
     cv::imwrite(root_ + "/JPEGImages/img.jpg", img);
-    amr::test::run_python(std::string("make_official_amr_weights.py ") + AMR_REFERENCE_DIR + " " + (*dir_ / "official.pth"));
+    amr::test::run_python_with(AMR_OFFICIAL_PYTHON, std::string("make_official_amr_weights.py ") + AMR_REFERENCE_DIR + " " +
+                                                        (*dir_ / "official.pth"));
     amr::write_pth(*dir_ / "amr.pt", amr::import_weights(*dir_ / "official.pth", {}).tensors);
   }
   static void TearDownTestSuite() { dir_.reset(); }
@@ -76,11 +78,11 @@ class OfficialRefinement : public ::testing::Test {
     o.cam.adv.iterations = adv_iter;
     amr::run_cam(o, amr::test::threads(1));
     const std::string ref = *dir_ / ("ref_" + name + ".npy");
-    amr::test::run_python(std::string("official_advcam_reference.py ") + AMR_REFERENCE_DIR + " " + (*dir_ / "official.pth") +
+    amr::test::run_python_with(AMR_OFFICIAL_PYTHON, std::string("official_advcam_reference.py ") + AMR_REFERENCE_DIR + " " + (*dir_ / "official.pth") +
                           " " + root_ + "/JPEGImages/img.jpg " + kLabelsComma + " 1.0,0.5,0.75,1.25,1.5,1.75,2.0 0.5 " +
                           std::to_string(adv_iter) + " " + ref);
     const std::string npz = *dir_ / ("ref_" + name + ".npz");
-    auto r = amr::test::run(std::string(AMR_PYTHON) + " -c \"import numpy as np; np.savez('" + npz + "', cam=np.load('" +
+    auto r = amr::test::run(std::string(AMR_OFFICIAL_PYTHON) + " -c \"import numpy as np; np.savez('" + npz + "', cam=np.load('" +
                             ref + "'))\"");
     EXPECT_EQ(r.exit_code, 0) << r.output;
     amr::NamedArrays ours = amr::read_npz(o.out + "/img.npz");
@@ -107,10 +109,15 @@ TEST_F(OfficialRefinement, GradCamEqualsTheOfficialGradCam) {
 }
 
 TEST_F(OfficialRefinement, AdvCamEqualsTheOfficialAdversarialLoop) {
-  // 7 steps: 5 at the second scale (the official halving rule).
+  // 7 steps: 5 at the second scale (the official halving rule). Each step moves the image by the
+  // gradient's sign pattern over its max, so kernels of another LibTorch version (last-bit
+  // differences; Grad-CAM still within 3e-7) grow to ~1.5e-3 here (measured on 2.11 vs 1.13).
+  const bool same_torch = amr::compat::torch_version().substr(0, 4) == std::string(AMR_OFFICIAL_TORCH).substr(0, 4);
+  const double tolerance = same_torch ? 1e-3 : 3e-3;
   const double err = compare(amr::Refine::AdvCam, 7, "advcam");
-  std::cout << "AdvCAM max abs difference " << err << "\n";
-  EXPECT_LT(err, 1e-3);
+  std::cout << "AdvCAM max abs difference " << err << " (LibTorch " << amr::compat::torch_version() << ", official on torch "
+            << AMR_OFFICIAL_TORCH << ", tolerance " << tolerance << ")\n";
+  EXPECT_LT(err, tolerance);
 }
 
 TEST(Refine, BadFlagsGiveOneLineErrors) {

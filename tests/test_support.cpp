@@ -35,10 +35,12 @@ RunResult run(const std::string& command) {
   return r;
 }
 
-void run_python(const std::string& script_and_args) {
-  RunResult r = run(std::string(AMR_PYTHON) + " " + AMR_TEST_PY_DIR + "/" + script_and_args);
+void run_python_with(const std::string& python, const std::string& script_and_args) {
+  RunResult r = run(python + " " + AMR_TEST_PY_DIR + "/" + script_and_args);
   ASSERT_EQ(r.exit_code, 0) << "python oracle failed: " << script_and_args << "\n" << r.output;
 }
+
+void run_python(const std::string& script_and_args) { run_python_with(AMR_PYTHON, script_and_args); }
 
 std::string cli_path() {
   const char* moved = std::getenv("AMR_TEST_CLI");

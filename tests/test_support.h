@@ -25,8 +25,11 @@ struct RunResult {
 
 // Runs a shell command, capturing its output.
 RunResult run(const std::string& command);
-// Runs tests/python/<script> with Debian's python3 (the oracle); fails the test on error.
+// Runs tests/python/<script> with AMR_PYTHON (the oracle: a python whose torch is the build's
+// LibTorch version); fails the test on error.
 void run_python(const std::string& script_and_args);
+// The same with another interpreter (AMR_OFFICIAL_PYTHON: the torch the official code was written for).
+void run_python_with(const std::string& python, const std::string& script_and_args);
 // The `amr` binary: the build's, or AMR_TEST_CLI (tests run from a copy, e.g. bench/gpu.sh).
 std::string cli_path();
 // Runs the `amr` binary.
