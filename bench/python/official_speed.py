@@ -4,8 +4,7 @@
   official_speed.py weights REF OUT.pth IMAGE...         calibrated weights (see below)
   official_speed.py train REF WEIGHTS.pth STEPS IMAGE... one training step, batch 8, 512x512
   official_speed.py cam REF WEIGHTS.pth IMAGE...          plain CAM per image (4 scales + flip,
-                                                          both branches, to image size; with
-                                                          OFFICIAL_CAM_OUT=DIR also saved, DIR/<stem>.npy)
+                                                          both branches, to image size)
   official_speed.py advcam REF WEIGHTS.pth IMAGE ADV_ITER the official make_cam loop (AdvCAM,
                                                           7 scales, both branches), classes 6, 14
   official_speed.py flops REF                             conv FLOPs of a training step's parts and of a plain CAM
@@ -146,11 +145,8 @@ def cam(weights, paths, keys=(6, 14), scales=(1.0, 0.5, 1.5, 2.0)):
                 c = F.interpolate(c, (Hu, Wu), mode="bilinear", align_corners=False)[:, 0, :H, :W]
                 total = c if total is None else total + c
             fused.append(total / (F.adaptive_max_pool2d(total, (1, 1)) + 1e-5))
-        final = (0.5 * fused[0] + 0.5 * fused[1]).cpu()
+        _ = (0.5 * fused[0] + 0.5 * fused[1]).cpu()
         sync()
-        if os.environ.get("OFFICIAL_CAM_OUT"):  # the CAMs themselves, for a comparison with amr's
-            np.save(os.path.join(os.environ["OFFICIAL_CAM_OUT"], os.path.basename(path).rsplit(".", 1)[0] + ".npy"),
-                    final.numpy())
         times.append(time.time() - t)
     print(json.dumps({"cam_s_per_image": float(np.mean(times[1:] if len(times) > 1 else times)), "images": len(paths)}))
 
