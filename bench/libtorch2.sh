@@ -15,9 +15,11 @@ trap 'rm -rf "$W"' EXIT
 build_and_test() {
   local label=$1 dir=$2
   shift 2
-  local t0=$SECONDS
+  local t0=$SECONDS was_fresh=0
+  [[ -f $dir/CMakeCache.txt ]] || was_fresh=1
   bash scripts/build.sh "$@" > "$W/$label.build.log" 2>&1 || { tail -20 "$W/$label.build.log" >&2; exit 1; }
-  local incremental=$((SECONDS - t0))
+  local now="now $((SECONDS - t0)) s (up to date)"
+  ((was_fresh)) && now="built by this run"
   local fresh="not recorded (the directory was built before scripts/build.sh recorded times)"
   [[ -f $dir/fresh-build-seconds ]] && fresh=$(awk '{printf "%d min %d s (%s, %s)", $1 / 60, $1 % 60, $2, $3}' "$dir/fresh-build-seconds")
   local torch cuda
@@ -32,7 +34,7 @@ build_and_test() {
     tests=$(grep -E 'tests passed|tests failed' "$W/$label.ctest.log" | tail -1)
     failed=$(sed -n '/The following tests FAILED/,$p' "$W/$label.ctest.log" | grep -E '^\s+[0-9]+ - ' | xargs || true)
   fi
-  echo "| $label | \`scripts/build.sh $*\` → $dir | $torch | $cuda | $fresh; now ${incremental} s (up to date) | $tests$tsec${failed:+ (FAILED: $failed)} |" >> "$W/rows"
+  echo "| $label | \`scripts/build.sh $*\` → $dir | $torch | $cuda | $fresh; $now | $tests$tsec${failed:+ (FAILED: $failed)} |" >> "$W/rows"
   [[ -f $W/$label.ctest.log ]] && grep -E '^ *[0-9]+/[0-9]+ Test +#' "$W/$label.ctest.log" | sed 's/^ *//' > "$W/$label.tests" || true
 }
 

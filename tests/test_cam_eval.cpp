@@ -437,7 +437,10 @@ TEST(Cam, EqualsOfficialCamClassOnTheReferenceComputation) {
     cv::resize(small, img, cv::Size(90, 70), 0, 0, cv::INTER_CUBIC);
     cv::imwrite(root + "/JPEGImages/img.jpg", img);
   }
-  amr::test::run_python(std::string("make_official_amr_weights.py ") + AMR_REFERENCE_DIR + " " + (dir / "official.pth"));
+  // The official AMM on torch 2.11 moves its CAMs by 5e-4 against its own 1.13 results (its
+  // train-mode BatchNorm and Gaussian; measured): the oracle is the official code on 1.13.
+  amr::test::run_python_with(AMR_OFFICIAL_PYTHON, std::string("make_official_amr_weights.py ") + AMR_REFERENCE_DIR + " " +
+                                                      (dir / "official.pth"));
   amr::ImportResult w = amr::import_weights(dir / "official.pth", {});
   amr::write_pth(dir / "amr.pt", w.tensors);
 
@@ -448,14 +451,14 @@ TEST(Cam, EqualsOfficialCamClassOnTheReferenceComputation) {
   o.out = dir / "cams";
   o.quiet = true;
   amr::run_cam(o, amr::test::threads(2));
-  amr::test::run_python(std::string("official_cam_reference.py ") + AMR_REFERENCE_DIR + " " + (dir / "official.pth") +
+  amr::test::run_python_with(AMR_OFFICIAL_PYTHON, std::string("official_cam_reference.py ") + AMR_REFERENCE_DIR + " " + (dir / "official.pth") +
                         " " + root + "/JPEGImages/img.jpg 2,14 1.0,0.5,1.5,2.0 0.5 " + (dir / "ref.npy"));
   amr::NamedArrays ours = amr::read_npz(dir / "cams/img.npz");
   at::Tensor cam = amr::npz_get(ours, "cam", "ours");
   EXPECT_TRUE(torch::equal(amr::npz_get(ours, "keys", "ours"), torch::tensor({2, 14}, torch::kInt32)));
   // The reference .npy, read through a one-entry npz written by numpy would need numpy.savez;
   // np.save output is a plain .npy: wrap it.
-  auto r = amr::test::run(std::string(AMR_PYTHON) + " -c \"import numpy as np; np.savez('" + (dir / "ref.npz") +
+  auto r = amr::test::run(std::string(AMR_OFFICIAL_PYTHON) + " -c \"import numpy as np; np.savez('" + (dir / "ref.npz") +
                           "', cam=np.load('" + (dir / "ref.npy") + "'), stride4=np.load('" + (dir / "ref.stride4.npy") + "'))\"");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   at::Tensor ref = amr::npz_get(amr::read_npz(dir / "ref.npz"), "cam", "ref");

@@ -64,8 +64,11 @@ class OfficialRefinement : public ::testing::Test {
     if (!amr::test::reference_available()) GTEST_SKIP() << "official AMR code not found";
   }
 
-  // Max abs difference between `amr cam --refine` and the official loop with `adv_iter`.
-  static double compare(amr::Refine refine, int adv_iter, const std::string& name) {
+  struct Difference {
+    double max = 0, mean = 0;
+  };
+  // Abs difference between `amr cam --refine` and the official loop with `adv_iter`.
+  static Difference compare(amr::Refine refine, int adv_iter, const std::string& name) {
     amr::configure_runtime(1);  // the oracle's kernels
     amr::CamRunOptions o;
     o.weights = *dir_ / "amr.pt";
@@ -91,7 +94,8 @@ class OfficialRefinement : public ::testing::Test {
     at::Tensor expected = amr::npz_get(amr::read_npz(npz), "cam", "ref");
     EXPECT_EQ(cam.sizes(), expected.sizes());
     EXPECT_GT(expected.max().item<double>(), 0.5);
-    return (cam - expected).abs().max().item<double>();
+    const at::Tensor d = (cam - expected).abs();
+    return {d.max().item<double>(), d.mean().item<double>()};
   }
 
   static constexpr const char* kLabels = "0 0 1 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0 0";
@@ -103,21 +107,23 @@ std::unique_ptr<TempDir> OfficialRefinement::dir_;
 std::string OfficialRefinement::root_;
 
 TEST_F(OfficialRefinement, GradCamEqualsTheOfficialGradCam) {
-  const double err = compare(amr::Refine::GradCam, 1, "gradcam");
-  std::cout << "Grad-CAM max abs difference " << err << "\n";
-  EXPECT_LT(err, 1e-4);
+  const Difference err = compare(amr::Refine::GradCam, 1, "gradcam");
+  std::cout << "Grad-CAM max abs difference " << err.max << "\n";
+  EXPECT_LT(err.max, 1e-4);
 }
 
 TEST_F(OfficialRefinement, AdvCamEqualsTheOfficialAdversarialLoop) {
-  // 7 steps: 5 at the second scale (the official halving rule). Each step moves the image by the
-  // gradient's sign pattern over its max, so kernels of another LibTorch version (last-bit
-  // differences; Grad-CAM still within 3e-7) grow to ~1.5e-3 here (measured on 2.11 vs 1.13).
-  const bool same_torch = amr::compat::torch_version().substr(0, 4) == std::string(AMR_OFFICIAL_TORCH).substr(0, 4);
-  const double tolerance = same_torch ? 1e-3 : 3e-3;
-  const double err = compare(amr::Refine::AdvCam, 7, "advcam");
-  std::cout << "AdvCAM max abs difference " << err << " (LibTorch " << amr::compat::torch_version() << ", official on torch "
-            << AMR_OFFICIAL_TORCH << ", tolerance " << tolerance << ")\n";
-  EXPECT_LT(err, tolerance);
+  // 7 steps: 5 at the second scale (the official halving rule). Each step thresholds the
+  // normalized Grad-CAM (the L_ad mask) and moves the image by the gradient over its max: a pixel
+  // at the mask threshold flips with the last bit of a kernel, so the max difference depends on
+  // the CPU's kernels (max measured 5e-4 on an AMD EPYC; 1.7e-3, mean 2.8e-4, on a Xeon with
+  // AVX512/AMX; 1.75e-3 for LibTorch 2.11 vs the official on 1.13) while Grad-CAM itself agrees
+  // within 4e-7. The mean bounds the whole map; the max bounds any pixel.
+  const Difference err = compare(amr::Refine::AdvCam, 7, "advcam");
+  std::cout << "AdvCAM abs difference: max " << err.max << ", mean " << err.mean << " (LibTorch "
+            << amr::compat::torch_version() << ", official on torch " << AMR_OFFICIAL_TORCH << ")\n";
+  EXPECT_LT(err.max, 3e-3);
+  EXPECT_LT(err.mean, 5e-4);
 }
 
 TEST(Refine, BadFlagsGiveOneLineErrors) {
