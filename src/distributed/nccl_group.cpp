@@ -9,8 +9,6 @@
 
 namespace amr {
 
-bool built_with_nccl() { return true; }
-
 c10::intrusive_ptr<compat::ProcessGroupBase> make_nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int rank,
                                                              int size, std::chrono::milliseconds timeout, int device) {
   c10::cuda::set_device(static_cast<c10::DeviceIndex>(device));  // NCCL's communicator lives on the current device

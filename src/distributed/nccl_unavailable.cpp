@@ -4,8 +4,6 @@
 
 namespace amr {
 
-bool built_with_nccl() { return false; }
-
 c10::intrusive_ptr<compat::ProcessGroupBase> make_nccl_group(const c10::intrusive_ptr<c10d::Store>&, int, int,
                                                              std::chrono::milliseconds, int) {
   throw Error("--dist-backend nccl: this build of amr runs on the CPU only (build it against a CUDA LibTorch: scripts/build.sh --torch2)");

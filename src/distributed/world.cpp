@@ -45,7 +45,6 @@ constexpr EnumNames<Backend, 3> kBackends{{{Backend::Auto, "auto"}, {Backend::Gl
 }  // namespace
 
 Backend parse_backend(const std::string& s) { return parse_enum(kBackends, s, "--dist-backend"); }
-std::string to_string(Backend b) { return enum_name(kBackends, b); }
 
 WorldOptions resolve_world(const WorldFlags& given) {
   WorldOptions o;

@@ -11,9 +11,6 @@ class Store;
 
 namespace amr {
 
-// True in a build against a CUDA LibTorch (ProcessGroupNCCL is compiled in).
-bool built_with_nccl();
-
 // c10d's ProcessGroupNCCL of `size` ranks over `store`, bound to CUDA device `device`.
 // Throws amr::Error in a CPU-only build.
 c10::intrusive_ptr<compat::ProcessGroupBase> make_nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int rank,

@@ -13,7 +13,6 @@ namespace amr {
 // of the backend).
 enum class Backend { Auto, Gloo, Nccl };
 Backend parse_backend(const std::string& s);  // auto | gloo | nccl; throws naming --dist-backend
-std::string to_string(Backend b);
 
 // Where this process stands in a data-parallel job. Flags win; absent flags are read from
 // torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT).
