@@ -19,6 +19,7 @@ declare -A allowed=(
   [eval]="base io data cam model"
   [irn]="base io crf model data cam"
   [train]="base io model data distributed eval irn"
+  [seg]="base io crf model data distributed eval train"
 )
 bad=0
 report() { echo "$1"; bad=1; }

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "amr/base/error.h"
+#include "amr/base/text.h"
 #include "amr/io/npy_dict.h"
 #include "amr/io/npz.h"
 
@@ -49,10 +50,6 @@ NamedArrays official_cam_arrays(const std::string& path) {
     else if (k == "cam") out.emplace_back("cam_stride4", v);
   }
   return out;
-}
-
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 }  // namespace

@@ -19,5 +19,7 @@ void add_masks(CLI::App& app, const RuntimeFlags& rt);
 void add_train_irn(CLI::App& app, const RuntimeFlags& rt);
 void add_viz(CLI::App& app, const RuntimeFlags& rt);
 void add_report(CLI::App& app, const RuntimeFlags& rt);
+void add_train_seg(CLI::App& app, const RuntimeFlags& rt);
+void add_segment(CLI::App& app, const RuntimeFlags& rt);
 
 }  // namespace amr::cli

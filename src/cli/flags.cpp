@@ -63,4 +63,22 @@ void write_json_if_given(const std::string& path, const nlohmann::json& j) {
   if (!path.empty()) write_text_atomically(path, j.dump(1) + "\n");
 }
 
+void add_world_flags(CLI::App* cmd, WorldFlags& world) {
+  auto* group = "data-parallel (c10d Gloo on CPU, NCCL on CUDA; torchrun's RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT when absent)";
+  add_optional(cmd, "--world-size", world.world_size, "number of ranks (processes) of the job")->group(group)->check(at_least(1));
+  add_optional(cmd, "--rank", world.rank, "this process's rank, 0 .. world size - 1 (rank 0 writes --out)")
+      ->group(group)
+      ->check(at_least(0));
+  add_optional(cmd, "--master-addr", world.master_addr, "rank 0's address (default 127.0.0.1)")->group(group);
+  add_optional(cmd, "--master-port", world.master_port, "rank 0's TCP port (default 29500)")->group(group)->check(between(1, 65535));
+  cmd->add_option("--dist-timeout", world.timeout_s, "seconds before a missing or dead rank is an error (default 300)")
+      ->group(group)
+      ->check(at_least(1));
+  cmd->add_option_function<std::string>(
+         "--dist-backend", [&world](const std::string& s) { world.backend = parse_backend(s); },
+         "auto (default: gloo on CPU, nccl on CUDA; none for one rank) | gloo | nccl (named: a group even for one rank)")
+      ->group(group);
+}
+
+
 }  // namespace amr::cli

@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "amr/base/runtime.h"
+#include "amr/distributed/world.h"
 #include "amr/io/config_table.h"
 
 // The flag helpers every subcommand uses.
@@ -21,6 +22,8 @@ struct RuntimeFlags {
 };
 void add_threads(CLI::App* cmd, const RuntimeFlags& rt);
 void add_device(CLI::App* cmd, const RuntimeFlags& rt);  // on the subcommands that run networks
+// The data-parallel flags of the training subcommands (torchrun's environment when absent).
+void add_world_flags(CLI::App* cmd, WorldFlags& world);
 // The subcommand's action: configure_runtime once (threads split over the local ranks of a
 // data-parallel launch), then `fn` with the resulting Runtime.
 void on_run(CLI::App* cmd, const RuntimeFlags& rt, std::function<void(const Runtime&)> fn);

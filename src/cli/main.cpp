@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
   amr::cli::add_threads(&app, runtime);
   for (auto add : {amr::cli::add_import_weights, amr::cli::add_forward, amr::cli::add_scenes, amr::cli::add_train,
                    amr::cli::add_recalibrate, amr::cli::add_cam, amr::cli::add_eval, amr::cli::add_erase_test, amr::cli::add_label, amr::cli::add_train_irn, amr::cli::add_masks,
-                   amr::cli::add_viz, amr::cli::add_report})
+                   amr::cli::add_viz, amr::cli::add_report, amr::cli::add_train_seg, amr::cli::add_segment})
     add(app, runtime);
   if (argc > 1 && argv[1][0] != '-') {
     try {

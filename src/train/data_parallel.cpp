@@ -6,12 +6,14 @@
 
 namespace amr {
 
-void share_root_state(const World& world, AmrNet& net, PolySgd& sgd, Position& pos) {
+void share_root_state(const World& world, AmrNet& net, PolySgd& sgd, Position& pos) { share_root_state(world, *net, sgd, pos); }
+
+void share_root_state(const World& world, torch::nn::Module& net, PolySgd& sgd, Position& pos) {
   if (!world.distributed()) return;
   torch::NoGradGuard no_grad;
   std::vector<at::Tensor> model;
-  for (const auto& p : net->parameters()) model.push_back(p.detach());
-  for (const auto& b : net->buffers()) model.push_back(b.detach());
+  for (const auto& p : net.parameters()) model.push_back(p.detach());
+  for (const auto& b : net.buffers()) model.push_back(b.detach());
   world.broadcast(model, "sharing rank 0's model");
 
   auto slots = sgd.buffer_slots();

@@ -25,7 +25,8 @@ void PolySgd::zero_grad() {
 }
 
 double PolySgd::lr(size_t group, int64_t global_step) const {
-  const double frac = std::min(1.0, static_cast<double>(global_step) / static_cast<double>(max_step_));
+  const int64_t decayed = global_step / decay_every_ * decay_every_;
+  const double frac = std::min(1.0, static_cast<double>(decayed) / static_cast<double>(max_step_));
   const double warmup = global_step < warmup_steps_
                             ? static_cast<double>(global_step + 1) / static_cast<double>(warmup_steps_)
                             : 1.0;

@@ -19,6 +19,8 @@ class Confusion {
   explicit Confusion(int n = 0) : n_(n), m_(static_cast<size_t>(n) * (n + 1), 0) {}
   void add(const cv::Mat& pred, const cv::Mat& gt);  // CV_8UC1 each, same size
   void merge(const Confusion& o);
+  // n more pixels of ground truth `gt` predicted `pred` (pred == size(): nothing predicted).
+  void add_count(int gt, int pred, int64_t n) { m_[static_cast<size_t>(gt) * (n_ + 1) + pred] += n; }
   int64_t at(int gt, int pred) const { return m_[static_cast<size_t>(gt) * (n_ + 1) + pred]; }
   int64_t none(int gt) const { return m_[static_cast<size_t>(gt) * (n_ + 1) + n_]; }
   int size() const { return n_; }

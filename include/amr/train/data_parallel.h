@@ -10,6 +10,7 @@ namespace amr {
 // every rank when a data-parallel run starts: only rank 0 reads initial weights and last.pt,
 // and all ranks then start from the same state whatever their files.
 void share_root_state(const World& world, AmrNet& net, PolySgd& sgd, Position& pos);
+void share_root_state(const World& world, torch::nn::Module& net, PolySgd& sgd, Position& pos);
 
 // The same averaged gradients applied to the same parameters leave every rank's parameters
 // bit-identical: checked (a sum per rank, compared) at every epoch end. Returns the per-rank

@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ class PolySgd {
  public:
   PolySgd(std::vector<ParamGroup> groups, double momentum, double poly_power, int64_t max_step,
           int64_t warmup_steps = 0);
+  // The reference DeepLab's PolynomialLR(step_size=n): the poly factor is updated every n steps
+  // (lr of step s = that of step n * floor(s / n)).
+  void set_decay_every(int64_t n) { decay_every_ = std::max<int64_t>(1, n); }
   void zero_grad();
   void step(int64_t global_step);  // uses the lr of `global_step`
   double lr(size_t group, int64_t global_step) const;
@@ -44,7 +48,7 @@ class PolySgd {
   std::vector<ParamGroup> groups_;
   std::vector<std::vector<at::Tensor>> buffers_;
   double momentum_, power_;
-  int64_t max_step_, warmup_steps_;
+  int64_t max_step_, warmup_steps_, decay_every_ = 1;
 };
 
 }  // namespace amr
