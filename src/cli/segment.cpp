@@ -15,7 +15,8 @@ void add_segment(CLI::App& app, const RuntimeFlags& runtime) {
   cmd->add_option("--data", run->data, "a VOC-layout dataset root");
   cmd->add_option("--list", run->list, "ids of --data to segment (e.g. val.txt)");
   cmd->add_option("--out", run->out, "output folder: <name>.png (class indices, VOC palette)")->required();
-  cmd->add_option("--scales", run->options.scales, "test scales (default: 1 and the model's MSC scales, as the reference)");
+  cmd->add_option("--scales", run->options.scales, "test scales, comma-separated (default: 1 and the model's MSC scales, as the reference)")
+      ->delimiter(',');
   cmd->add_flag("--flip", run->options.flip, "also the mirrored image at each scale");
   cmd->add_option_function<std::string>(
       "--fusion", [run](const std::string& s) { run->options.fusion = parse_seg_fusion(s); },

@@ -61,7 +61,9 @@ ConvBnReluImpl::ConvBnReluImpl(int64_t in, int64_t out, int64_t kernel, int64_t 
                                BnMode mode)
     : relu_(relu) {
   conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).dilation(dilation).bias(false)));
-  bn = register_module("bn", BatchNorm(out, mode, 1 - 0.999));
+  // The reference's momentum 1 - 0.999 never matters to its frozen BatchNorm; trained from
+  // scratch (bn: train) the running statistics must follow the weights: PyTorch's default 0.1.
+  bn = register_module("bn", BatchNorm(out, mode, mode == BnMode::Train ? 0.1 : 1 - 0.999));
 }
 
 at::Tensor ConvBnReluImpl::forward(const at::Tensor& x) {

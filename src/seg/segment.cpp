@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include <ATen/ATen.h>
 #include <torch/nn/functional/upsampling.h>
@@ -66,7 +67,18 @@ struct Item {
   std::string name, image;
 };
 
-std::vector<Item> items_of(const SegmentRun& run) {
+// A folder's file is checked before any work: JPEG (FF D8 FF) or PNG (89 'PNG') bytes.
+void require_image_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  unsigned char head[4] = {0, 0, 0, 0};
+  f.read(reinterpret_cast<char*>(head), 4);
+  const bool jpeg = head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF;
+  const bool png = head[0] == 0x89 && head[1] == 'P' && head[2] == 'N' && head[3] == 'G';
+  if (!jpeg && !png) throw Error("--images " + path + ": not a JPEG or PNG image");
+}
+
+// The images to segment; `classes` is set to the data set's class count (a VOC list).
+std::vector<Item> items_of(const SegmentRun& run, int64_t& classes) {
   std::vector<Item> items;
   if (!run.images.empty()) {
     if (!fs::is_directory(run.images)) throw Error("--images " + run.images + ": not a directory");
@@ -79,12 +91,14 @@ std::vector<Item> items_of(const SegmentRun& run) {
     }
     std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.name < b.name; });
     if (items.empty()) throw Error("--images " + run.images + ": no .jpg, .jpeg or .png file");
+    for (const Item& item : items) require_image_bytes(item.image);
     return items;
   }
   DatasetOptions d;
   d.root = run.data, d.list = run.list, d.load_labels = false;
   const VocDataset ds = open_voc(d);
   refuse_output_inside_dataset(run.out, ds, "--out");
+  classes = segmentation_classes(ds);
   for (size_t i = 0; i < ds.ids.size(); ++i) items.push_back({ds.ids[i], ds.image_path(i)});
   return items;
 }
@@ -127,9 +141,12 @@ SegmentSummary run_segment(const SegmentRun& run, const Runtime& rt) {
   if (run.out.empty()) throw Error("--out: the output directory is required");
   for (double s : run.options.scales)
     if (!(s > 0 && s <= 4)) throw Error("--scales: each scale must be in (0, 4], got " + shortest_double(s));
-  const std::vector<Item> items = items_of(run);
+  int64_t data_classes = 0;
+  const std::vector<Item> items = items_of(run, data_classes);
+  if (run.num_classes_or_0 > 0 && data_classes > 0 && run.num_classes_or_0 != data_classes)
+    throw Error("--classes " + std::to_string(run.num_classes_or_0) + ": the data set has " + std::to_string(data_classes) + " classes");
   const c10::Device device = torch_device(rt.device);
-  SegNet net = load_seg_model(run.model, run.fallback, run.num_classes_or_0);
+  SegNet net = load_seg_model(run.model, run.fallback, run.num_classes_or_0 > 0 ? run.num_classes_or_0 : data_classes);
   net->to(device);
   net->fold_batchnorm();
   fs::create_directories(run.out + (run.probabilities ? "/probs" : ""));

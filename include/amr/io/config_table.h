@@ -115,7 +115,7 @@ class ConfigTable {
     if constexpr (is_optional<T>::value) {
       if (v) emit(e, *v);
       else e << YAML::Null;
-    } else if constexpr (is_array<T>::value || std::is_same_v<T, std::vector<double>>) {
+    } else if constexpr (is_array<T>::value || std::is_same_v<T, std::vector<double>> || std::is_same_v<T, std::vector<int64_t>>) {
       e << YAML::Flow << YAML::BeginSeq;
       for (const auto& x : v) emit(e, x);
       e << YAML::EndSeq;
