@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "amr/base/error.h"
+#include "amr/base/parse.h"
 #include "amr/base/text.h"
 #include "amr/seg/segment.h"
 #include "commands.h"
@@ -21,6 +22,9 @@ void add_segment(CLI::App& app, const RuntimeFlags& runtime) {
   cmd->add_option_function<std::string>(
       "--fusion", [run](const std::string& s) { run->options.fusion = parse_seg_fusion(s); },
       "how the scales' logits combine: max (default, the reference's MSC) | mean");
+  cmd->add_option_function<std::string>(
+      "--precision", [run](const std::string& s) { run->options.bf16 = parse_precision(s); },
+      "fp32 (default) | bf16 (autocast; CUDA, or a CPU with AVX512-BF16 / AMX)");
   cmd->add_flag("--crf", run->options.crf, "dense CRF on the probabilities (the reference's test parameters)");
   cmd->add_flag("--probs", run->probabilities, "also OUT/probs/<name>.npz: softmax probabilities [C, H, W]");
   cmd->add_option("--classes", run->num_classes_or_0, "the model must predict this many classes (checked)")->check(at_least(1));
@@ -32,7 +36,9 @@ void add_segment(CLI::App& app, const RuntimeFlags& runtime) {
     if (!run->data.empty() && run->list.empty()) throw Error("--data: give the ids to segment with --list");
     const SegmentSummary s = run_segment(*run, rt);
     std::cout << "segmented " << s.written << " images" << (s.skipped ? " (" + std::to_string(s.skipped) + " already done)" : "")
-              << " into " << run->out << "\n";
+              << " into " << run->out;
+    if (s.written > 0) std::cout << " (" << s.seconds_per_image << " s/image)";
+    std::cout << "\n";
   });
 }
 

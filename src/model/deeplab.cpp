@@ -236,6 +236,12 @@ SegNetImpl::Groups SegNetImpl::parameter_groups() {
   return g;
 }
 
+void SegNetImpl::use_channels_last() {
+  torch::NoGradGuard no_grad;
+  for (auto& p : parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+}
+
 void SegNetImpl::fold_batchnorm() {
   if (opt_.bn == BnMode::Train && is_training()) throw Error("BatchNorm folding needs eval mode");
   base->fold_batchnorm();

@@ -1,6 +1,7 @@
 #include "amr/seg/segment.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -10,6 +11,7 @@
 #include "amr/base/enum_names.h"
 #include "amr/base/error.h"
 #include "amr/base/progress.h"
+#include "amr/base/torch_compat.h"
 #include "amr/base/text.h"
 #include "amr/data/voc.h"
 #include "amr/io/npz.h"
@@ -49,6 +51,7 @@ at::Tensor fused_logits(SegNetImpl& net, const at::Tensor& x, const SegmentOptio
   for (double s : scales_of(net, opt)) {
     at::Tensor in = s == 1.0 ? x : rescale(x, s);
     if (opt.flip) in = at::cat({in, in.flip({3})});
+    if (opt.channels_last) in = in.contiguous(at::MemoryFormat::ChannelsLast);
     at::Tensor l = net.base->forward(in);
     if (opt.flip) l = at::cat({l.narrow(0, 0, 1), l.narrow(0, 1, 1).flip({3})});
     if (n == 0) h = l.size(2), w = l.size(3);
@@ -119,7 +122,12 @@ CrfOptions reference_test_crf() {
 at::Tensor segment_image(SegNetImpl& net, const cv::Mat& rgb, const SegmentOptions& opt, const c10::Device& device) {
   c10::InferenceMode guard;
   const at::Tensor x = seg_input(rgb, net.options().input).unsqueeze(0).to(device);
-  const at::Tensor logits = resize_to(fused_logits(net, x, opt), rgb.rows, rgb.cols);
+  at::Tensor fused;
+  {
+    compat::Bf16AutocastScope autocast(device.type(), opt.bf16);
+    fused = fused_logits(net, x, opt);
+  }
+  const at::Tensor logits = resize_to(fused.to(at::kFloat), rgb.rows, rgb.cols);
   at::Tensor probs = at::softmax(logits, 1)[0].to(at::kCPU).contiguous();
   if (!opt.crf) return probs;
   const int classes = static_cast<int>(probs.size(0));
@@ -141,6 +149,8 @@ SegmentSummary run_segment(const SegmentRun& run, const Runtime& rt) {
   if (run.out.empty()) throw Error("--out: the output directory is required");
   for (double s : run.options.scales)
     if (!(s > 0 && s <= 4)) throw Error("--scales: each scale must be in (0, 4], got " + shortest_double(s));
+  if (run.options.bf16 && !rt.device.is_cuda() && !cpu_has_native_bf16())
+    throw Error("--precision bf16: this CPU has no native bfloat16 (no avx512_bf16 or amx_bf16 in /proc/cpuinfo); use fp32");
   int64_t data_classes = 0;
   const std::vector<Item> items = items_of(run, data_classes);
   if (run.num_classes_or_0 > 0 && data_classes > 0 && run.num_classes_or_0 != data_classes)
@@ -149,8 +159,13 @@ SegmentSummary run_segment(const SegmentRun& run, const Runtime& rt) {
   SegNet net = load_seg_model(run.model, run.fallback, run.num_classes_or_0 > 0 ? run.num_classes_or_0 : data_classes);
   net->to(device);
   net->fold_batchnorm();
+  SegmentOptions options = run.options;
+  options.channels_last = true;
+  net->use_channels_last();
   fs::create_directories(run.out + (run.probabilities ? "/probs" : ""));
   SegmentSummary s;
+  double timed = 0;
+  size_t counted = 0;
   Progress progress(static_cast<int64_t>(items.size()), run.quiet, 20);
   for (size_t i = 0; i < items.size(); ++i) {
     const std::string png = run.out + "/" + items[i].name + ".png";
@@ -158,13 +173,17 @@ SegmentSummary run_segment(const SegmentRun& run, const Runtime& rt) {
       ++s.skipped;
       continue;
     }
-    const at::Tensor probs = segment_image(*net, read_rgb(items[i].image), run.options, device);
+    const auto start = std::chrono::steady_clock::now();
+    const at::Tensor probs = segment_image(*net, read_rgb(items[i].image), options, device);
     if (run.probabilities) write_npz(run.out + "/probs/" + items[i].name + ".npz", {{"probs", probs}});
     write_label_png(png, argmax_labels(probs));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (s.written > 0 || items.size() == 1) timed += seconds, ++counted;
     ++s.written;
     progress.update(static_cast<int64_t>(i + 1), "segment " + items[i].name);
   }
   progress.end_line();
+  s.seconds_per_image = counted > 0 ? timed / static_cast<double>(counted) : 0.0;
   return s;
 }
 

@@ -149,6 +149,9 @@ class SegNetImpl : public torch::nn::Module {
   Groups parameter_groups();
   // Inference speed-up: every BatchNorm folded into its convolution (eval mode).
   void fold_batchnorm();
+  // Convolution weights in channels-last: oneDNN's convolutions then run NHWC end to end
+  // instead of reordering every layer's input (inputs must be channels-last too).
+  void use_channels_last();
   const DeepLabOptions& options() const { return opt_; }
 
   DeepLab base{nullptr};

@@ -28,6 +28,9 @@ struct SegmentOptions {
   SegFusion fusion = SegFusion::Max;
   bool crf = false;
   CrfOptions crf_options = reference_test_crf();
+  bool bf16 = false;  // bfloat16 autocast (CUDA, or a CPU with native bf16)
+  // Inputs in channels-last (the network's weights must be: SegNetImpl::use_channels_last).
+  bool channels_last = false;
 };
 
 // Softmax probabilities [C, H, W] (float, CPU) at the image's size: the fused logits of every
@@ -54,6 +57,7 @@ struct SegmentRun {
 };
 struct SegmentSummary {
   size_t written = 0, skipped = 0;  // skipped: already done (--resume)
+  double seconds_per_image = 0;     // network + CRF + writing, the first image excluded (warm-up) when there are several
 };
 SegmentSummary run_segment(const SegmentRun& run, const Runtime& rt);
 
