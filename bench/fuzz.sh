@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the readers of untrusted files with libFuzzer + AddressSanitizer + UBSan (clang):
 # checkpoints (.pth, zip and legacy pickle), CAM files (.npz), label PNGs, training configs
-# (YAML). Builds build-fuzz/ (cmake -DAMR_FUZZ=ON), seeds each corpus with small valid files
+# (YAML), segmentation model descriptions and configs. Builds build-fuzz/ (cmake -DAMR_FUZZ=ON), seeds each corpus with small valid files
 # (python3-torch / numpy write the .pth / .npz seeds), runs each target FUZZ_SECONDS (600), FUZZ_JOBS (one per core) at a time, and
 # writes bench/results/fuzz.md (RESULTS). Resumable: the corpora in bench/fuzz_out/ (OUT) grow
 # across runs. A crash leaves OUT/<target>/crash-* and makes this script exit 1.
@@ -14,7 +14,7 @@ command -v clang++ >/dev/null || { echo "$0: needs clang (apt install clang libc
 cmake -S . -B build-fuzz -DAMR_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$(nproc)" >/dev/null
 B=build-fuzz/tests/fuzz
-mkdir -p "$OUT"/{fuzz_pth,fuzz_npz,fuzz_npy_dict,fuzz_png,fuzz_config}/corpus
+mkdir -p "$OUT"/{fuzz_pth,fuzz_npz,fuzz_npy_dict,fuzz_png,fuzz_config,fuzz_seg_model}/corpus
 [[ -f $OUT/fuzz_pth/corpus/zip.pth && -f $OUT/fuzz_npy_dict/corpus/official.npy ]] || $PY - "$OUT" <<'PYEOF'
 import sys, torch, numpy as np
 out = sys.argv[1]
@@ -34,6 +34,8 @@ if [[ ! -f $OUT/fuzz_png/corpus/done ]]; then
   cp "$OUT"/scenes/SegmentationClass/*.png "$OUT"/scenes/JPEGImages/*.jpg "$OUT/fuzz_png/corpus/" && touch "$OUT/fuzz_png/corpus/done"
 fi
 cp -n configs/*.yaml "$OUT/fuzz_config/corpus/" 2>/dev/null || true
+cp -n configs/*seg*.yaml "$OUT/fuzz_seg_model/corpus/" 2>/dev/null || true
+printf '{"format":"amr-seg-model","version":1,"arch":"resnet50","head":"v2","num_classes":21,"output_stride":8,"atrous_rates":[6,12,18,24],"msc_scales":[0.5,0.75],"bn":"frozen","input":"caffe"}' > "$OUT/fuzz_seg_model/corpus/description.json"
 
 export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1
 # The targets are single-threaded: JOBS of them (default: one per core) run side by side.
@@ -43,7 +45,7 @@ fuzz_one() {
   echo "== $t ($SECONDS_EACH s)" >&2
   ( cd "$OUT/$t" && "../../../$B/$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -rss_limit_mb=4096 corpus ) > "$OUT/$t/last.log" 2>&1
 }
-targets=(fuzz_pth fuzz_npz fuzz_npy_dict fuzz_png fuzz_config) failed=0
+targets=(fuzz_pth fuzz_npz fuzz_npy_dict fuzz_png fuzz_config fuzz_seg_model) failed=0
 for t in "${targets[@]}"; do
   while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || failed=1; done
   fuzz_one "$t" &
