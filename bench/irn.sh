@@ -31,9 +31,6 @@ IRN_TRAIN=${IRN_TRAIN:-600}; SIZE=${SIZE:-500x375}; RESULTS=${RESULTS:-bench/res
 [[ $PART == all || $PART == quality || $PART == speed ]] || { echo "bench/irn.sh: PART: expected all, quality or speed" >&2; exit 2; }
 mkdir -p "$IRN_OUT"
 start=$(date +%s)
-field() { $PY -c "import json,sys; print(json.loads(open('$1').read().strip().splitlines()[-1])['$2'])"; }
-fmt() { $PY -c "print(f'{$1:.$2f}')"; }
-miou() { sed -n 's/^\*\*mIoU \([0-9.]*\)\*\*.*/\1/p' "$1"; }
 best_threshold() { sed -n 's/^\*\*mIoU [0-9.]*\*\*.*background threshold \([0-9.]*\).*/\1/p' "$1"; }
 
 speed() {

@@ -29,9 +29,6 @@ RESULTS=${RESULTS:-bench/results/segmentation.md}
 [[ $PART == all || $PART == speed || $PART == quality ]] || { echo "bench/segmentation.sh: PART: expected all, speed or quality" >&2; exit 2; }
 mkdir -p "$SEG_OUT"
 start=$(date +%s)
-field() { $PY -c "import json,sys; print(json.loads(open('$1').read().strip().splitlines()[-1])['$2'])"; }
-fmt() { $PY -c "print(f'{$1:.$2f}')"; }
-miou() { sed -n 's/^\*\*mIoU \([0-9.]*\)\*\*.*/\1/p' "$1"; }
 per_image() { sed -n 's/.*(\([0-9.e-]*\) s\/image).*/\1/p' "$1"; }
 
 speed() {

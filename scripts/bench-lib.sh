@@ -24,3 +24,10 @@ parts_cam_stage() {
   [[ -f $runs/cam/model.pt ]] || $AMR train --overwrite --config configs/parts-cam.yaml --data "$data" --out "$runs/cam" \
     --init "$runs/pre" --set seed="$seed" --quiet
 }
+
+# Field $2 of the last JSON line of file $1.
+field() { /usr/bin/python3 -c "import json,sys; print(json.loads(open('$1').read().strip().splitlines()[-1])['$2'])"; }
+# The Python expression $1 printed with $2 decimals.
+fmt() { /usr/bin/python3 -c "print(f'{$1:.$2f}')"; }
+# The mIoU of an `amr eval` markdown report.
+miou() { sed -n 's/^\*\*mIoU \([0-9.]*\)\*\*.*/\1/p' "$1"; }

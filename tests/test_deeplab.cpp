@@ -200,3 +200,29 @@ TEST(DeepLab, OutputSizesOfBothHeads) {
   bad.output_stride = 16;
   EXPECT_THROW(amr::validate(bad), amr::Error);
 }
+
+// torchvision's ResNet-50 (an ImageNet .pth) as DeepLab's initial backbone: every backbone tensor
+// lands under the MSRA names (conv1 -> layer1.conv1.conv, layerL.i.conv1 -> layer(L+1).block(i+1)
+// .reduce.conv, downsample.0/1 -> shortcut.conv/bn), the head keeps its initialization.
+TEST(DeepLab, TorchvisionResNet50InitializesTheBackbone) {
+  amr::test::TempDir dir;
+  amr::test::run_python("make_resnet_reference.py resnet50 " + dir.path() + " 32 2 zip");
+  amr::DeepLabOptions o = r50(amr::SegHead::V2);
+  amr::SegNet net(o);
+  const at::Tensor head_before = net->base->aspp_v2->branches[0]->weight.clone();
+  amr::load_seg_init(*net, dir / "weights.pth", "init");
+  std::map<std::string, at::Tensor> tv, ours;
+  for (auto& [k, v] : amr::read_pth(dir / "weights.pth")) tv[k] = v;
+  for (auto& [k, v] : amr::state_dict(*net)) ours[k] = v;
+  EXPECT_TRUE(ours["base.layer1.conv1.conv.weight"].equal(tv["conv1.weight"]));
+  EXPECT_TRUE(ours["base.layer1.conv1.bn.running_var"].equal(tv["bn1.running_var"]));
+  EXPECT_TRUE(ours["base.layer2.block1.reduce.conv.weight"].equal(tv["layer1.0.conv1.weight"]));
+  EXPECT_TRUE(ours["base.layer4.block6.conv3x3.bn.bias"].equal(tv["layer3.5.bn2.bias"]));
+  EXPECT_TRUE(ours["base.layer5.block1.shortcut.conv.weight"].equal(tv["layer4.0.downsample.0.weight"]));
+  EXPECT_TRUE(ours["base.layer5.block3.increase.bn.weight"].equal(tv["layer4.2.bn3.weight"]));
+  EXPECT_TRUE(net->base->aspp_v2->branches[0]->weight.equal(head_before));
+  // A ResNet-18 (basic blocks) does not fit DeepLab's bottlenecks: one line naming the file.
+  amr::test::run_python("make_resnet_reference.py resnet18 " + dir.path() + " 32 2 zip");
+  amr::SegNet other(o);
+  EXPECT_THROW(amr::load_seg_init(*other, dir / "weights.pth", "init"), amr::Error);
+}

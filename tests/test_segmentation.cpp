@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -122,6 +124,39 @@ TEST(Segmentation, ResumedRunEqualsUninterrupted) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].second.equal(b[i].second)) << a[i].first;
   EXPECT_EQ(logged(straight.out, "step", "loss"), logged(parts.out, "step", "loss"));
+}
+
+// iter_size 2 shared by 2 ranks (one sub-batch each, gradients averaged over Gloo) is the step of
+// one process computing both sub-batches: each forward sees the same sub-batch of 2 either way
+// (batch statistics included), so the parameters differ only by the summation order. The running
+// statistics are rank 0's (one sub-batch per iteration instead of two): not compared.
+TEST(Segmentation, TwoRanksEqualOneProcess) {
+  TempDir dir;
+  const std::string data = amr::test::small_scenes(dir, 8);
+  const std::string args = " --data " + data + " --iterations 3 --batch 2 --set iter_size=2 --set arch=resnet50 --set crop=48"
+                           " --set bn=train --set input=imagenet --set lr=0.001 --set workers=0 --threads 1 --quiet";
+  const int port = 21000 + static_cast<int>(getpid() % 20000);
+  auto r = amr::test::run("MASTER_PORT=" + std::to_string(port) + " bash " AMR_SOURCE_DIR "/scripts/launch-local.sh 2 -- " +
+                          amr::test::cli_path() + " train-seg --out " + (dir / "two") + args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("train-seg --out " + (dir / "one") + args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const amr::NamedTensors a = amr::read_pth(dir / "two/model.pt"), b = amr::read_pth(dir / "one/model.pt");
+  ASSERT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].first.find("running_") != std::string::npos || a[i].first.find("num_batches") != std::string::npos) continue;
+    worst = std::max(worst, (a[i].second.to(torch::kDouble) - b[i].second.to(torch::kDouble)).abs().max().item<double>());
+  }
+  std::cout << "2 ranks x 1 sub-batch vs 1 process x 2 sub-batches, 3 iterations: max |difference| " << worst << "\n";
+  EXPECT_LE(worst, 1e-5);
+  // Both sub-batches count on both sides (the logged loss is the iteration's whole loss), and the
+  // steps changed the network (the loss moves).
+  const std::vector<double> two = logged(dir / "two", "step", "loss"), one = logged(dir / "one", "step", "loss");
+  ASSERT_EQ(two.size(), 3u);
+  ASSERT_EQ(one.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(two[i], one[i], 1e-5 * one[i]) << "iteration " << i + 1;
+  EXPECT_NE(one[0], one[2]);
 }
 
 TEST(Segmentation, BadInputsAreOneLineErrors) {

@@ -21,19 +21,17 @@ std::vector<int64_t> blocks_of(const std::string& arch) {
   throw Error("arch: expected resnet50 or resnet101 (DeepLab's Caffe-style ResNet), got '" + arch + "'");
 }
 
+}  // namespace
+
 at::Tensor resize_bilinear(const at::Tensor& x, int64_t h, int64_t w) {
   namespace F = torch::nn::functional;
   return F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false));
 }
 
-// F.interpolate(x, scale_factor=s): the output size is floor(size * s) and the kernel maps
-// coordinates by 1 / s (not by the size ratio), as the reference's MSC.
 at::Tensor rescale_bilinear(const at::Tensor& x, double s) {
   namespace F = torch::nn::functional;
   return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{s, s}).mode(torch::kBilinear).align_corners(false).recompute_scale_factor(false));
 }
-
-}  // namespace
 
 SegHead parse_seg_head(const std::string& s) { return parse_enum(kHeads, s, "head"); }
 std::string to_string(SegHead h) { return enum_name(kHeads, h); }

@@ -55,8 +55,7 @@ TrainingSet open_training_set(const SegTrainConfig& c) {
   }
   std::vector<cv::Mat> masks;
   for (size_t i = 0; i < t.ds.ids.size(); ++i) {
-    const cv::Mat rgb = read_rgb(t.ds.image_path(i));
-    cv::Mat m = read_training_mask(c.masks, t.ds, i, rgb.size(), t.classes);
+    cv::Mat m = read_training_mask(c.masks, t.ds, i, read_rgb(t.ds.image_path(i)).size(), t.classes);
     if (c.loss == SegLoss::BalancedCrossEntropy) masks.push_back(m);
   }
   if (c.loss == SegLoss::BalancedCrossEntropy) t.class_weights = median_frequency_weights(mask_class_counts(masks, t.classes));

@@ -6,7 +6,6 @@
 #include <fstream>
 
 #include <ATen/ATen.h>
-#include <torch/nn/functional/upsampling.h>
 
 #include "amr/base/enum_names.h"
 #include "amr/base/error.h"
@@ -26,16 +25,6 @@ namespace {
 
 constexpr EnumNames<SegFusion, 2> kFusions{{{SegFusion::Max, "max"}, {SegFusion::Mean, "mean"}}};
 
-at::Tensor resize_to(const at::Tensor& x, int64_t h, int64_t w) {
-  namespace F = torch::nn::functional;
-  return F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false));
-}
-
-at::Tensor rescale(const at::Tensor& x, double s) {
-  namespace F = torch::nn::functional;
-  return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{s, s}).mode(torch::kBilinear).align_corners(false).recompute_scale_factor(false));
-}
-
 std::vector<double> scales_of(const SegNetImpl& net, const SegmentOptions& opt) {
   if (!opt.scales.empty()) return opt.scales;
   std::vector<double> s{1.0};
@@ -49,13 +38,13 @@ at::Tensor fused_logits(SegNetImpl& net, const at::Tensor& x, const SegmentOptio
   at::Tensor fused;
   int64_t h = 0, w = 0, n = 0;
   for (double s : scales_of(net, opt)) {
-    at::Tensor in = s == 1.0 ? x : rescale(x, s);
+    at::Tensor in = s == 1.0 ? x : rescale_bilinear(x, s);
     if (opt.flip) in = at::cat({in, in.flip({3})});
     if (opt.channels_last) in = in.contiguous(at::MemoryFormat::ChannelsLast);
     at::Tensor l = net.base->forward(in);
     if (opt.flip) l = at::cat({l.narrow(0, 0, 1), l.narrow(0, 1, 1).flip({3})});
     if (n == 0) h = l.size(2), w = l.size(3);
-    else l = resize_to(l, h, w);
+    else l = resize_bilinear(l, h, w);
     for (int64_t k = 0; k < l.size(0); ++k, ++n) {
       const at::Tensor one = l.narrow(0, k, 1);
       if (!fused.defined()) fused = one.clone();
@@ -127,7 +116,7 @@ at::Tensor segment_image(SegNetImpl& net, const cv::Mat& rgb, const SegmentOptio
     compat::Bf16AutocastScope autocast(device.type(), opt.bf16);
     fused = fused_logits(net, x, opt);
   }
-  const at::Tensor logits = resize_to(fused.to(at::kFloat), rgb.rows, rgb.cols);
+  const at::Tensor logits = resize_bilinear(fused.to(at::kFloat), rgb.rows, rgb.cols);
   at::Tensor probs = at::softmax(logits, 1)[0].to(at::kCPU).contiguous();
   if (!opt.crf) return probs;
   const int classes = static_cast<int>(probs.size(0));

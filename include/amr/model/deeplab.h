@@ -39,6 +39,11 @@ struct DeepLabOptions {
 void validate(const DeepLabOptions& opt);  // throws naming the key
 std::vector<int64_t> atrous_rates_of(const DeepLabOptions& opt);
 
+// Bilinear resizing as the reference (align_corners false): to a size, and by a factor as MSC
+// does (F.interpolate(x, scale_factor=s): size floor(s x size), coordinates mapped by 1 / s).
+at::Tensor resize_bilinear(const at::Tensor& x, int64_t h, int64_t w);
+at::Tensor rescale_bilinear(const at::Tensor& x, double s);
+
 // Convolution (no bias), BatchNorm, optional ReLU: the reference's _ConvBnReLU (names conv, bn).
 class ConvBnReluImpl : public torch::nn::Module {
  public:
