@@ -196,6 +196,11 @@ TEST(DeepLab, OutputSizesOfBothHeads) {
   b->eval();
   EXPECT_EQ(b->forward(torch::randn({1, 3, 65, 70})).sizes(), (std::vector<int64_t>{1, 7, 65, 70}));
   EXPECT_EQ(amr::atrous_rates_of(v3), (std::vector<int64_t>{6, 12, 18}));
+  amr::DeepLabOptions basic = v3;
+  basic.arch = "resnet34";  // basic blocks: 512 channels into the ASPP, 64 into the decoder
+  amr::SegNet c(basic);
+  c->eval();
+  EXPECT_EQ(c->forward(torch::randn({1, 3, 65, 70})).sizes(), (std::vector<int64_t>{1, 7, 65, 70}));
   amr::DeepLabOptions bad = v2;
   bad.output_stride = 16;
   EXPECT_THROW(amr::validate(bad), amr::Error);
@@ -225,4 +230,19 @@ TEST(DeepLab, TorchvisionResNet50InitializesTheBackbone) {
   amr::test::run_python("make_resnet_reference.py resnet18 " + dir.path() + " 32 2 zip");
   amr::SegNet other(o);
   EXPECT_THROW(amr::load_seg_init(*other, dir / "weights.pth", "init"), amr::Error);
+  // It fits DeepLab's ResNet-18 (basic blocks, for small data): conv1/conv2 of each block.
+  amr::DeepLabOptions small = o;
+  small.arch = "resnet18";
+  amr::SegNet r18(small);
+  amr::load_seg_init(*r18, dir / "weights.pth", "init");
+  tv.clear(), ours.clear();
+  for (auto& [k, v] : amr::read_pth(dir / "weights.pth")) tv[k] = v;
+  for (auto& [k, v] : amr::state_dict(*r18)) ours[k] = v;
+  EXPECT_TRUE(ours["base.layer2.block2.conv2.conv.weight"].equal(tv["layer1.1.conv2.weight"]));
+  EXPECT_TRUE(ours["base.layer5.block1.shortcut.bn.running_mean"].equal(tv["layer4.0.downsample.1.running_mean"]));
+  EXPECT_TRUE(ours["base.layer3.block1.conv1.bn.weight"].equal(tv["layer2.0.bn1.weight"]));
+  EXPECT_EQ(ours.count("base.layer2.block1.shortcut.conv.weight"), 0u);  // 64 -> 64, stride 1: identity as torchvision
+  // Its model file is read back as resnet18 from the tensors alone.
+  amr::write_pth(dir / "r18_plain.pth", amr::state_dict(*r18));
+  EXPECT_EQ(amr::load_seg_model(dir / "r18_plain.pth", o)->options().arch, "resnet18");
 }

@@ -15,10 +15,18 @@ namespace {
 constexpr EnumNames<SegHead, 2> kHeads{{{SegHead::V2, "v2"}, {SegHead::V3Plus, "v3plus"}}};
 constexpr EnumNames<SegInput, 2> kInputs{{{SegInput::Caffe, "caffe"}, {SegInput::ImageNet, "imagenet"}}};
 
-std::vector<int64_t> blocks_of(const std::string& arch) {
-  if (arch == "resnet50") return {3, 4, 6, 3};
-  if (arch == "resnet101") return {3, 4, 23, 3};
-  throw Error("arch: expected resnet50 or resnet101 (DeepLab's Caffe-style ResNet), got '" + arch + "'");
+struct BackboneSpec {
+  std::vector<int64_t> blocks;
+  bool basic;
+  std::array<int64_t, 5> channels;  // stem, layer2 .. layer5 outputs
+};
+
+BackboneSpec backbone_of(const std::string& arch) {
+  if (arch == "resnet18") return {{2, 2, 2, 2}, true, {64, 64, 128, 256, 512}};
+  if (arch == "resnet34") return {{3, 4, 6, 3}, true, {64, 64, 128, 256, 512}};
+  if (arch == "resnet50") return {{3, 4, 6, 3}, false, {64, 256, 512, 1024, 2048}};
+  if (arch == "resnet101") return {{3, 4, 23, 3}, false, {64, 256, 512, 1024, 2048}};
+  throw Error("arch: expected resnet18, resnet34, resnet50 or resnet101, got '" + arch + "'");
 }
 
 }  // namespace
@@ -45,7 +53,7 @@ std::vector<int64_t> atrous_rates_of(const DeepLabOptions& opt) {
 }
 
 void validate(const DeepLabOptions& opt) {
-  blocks_of(opt.arch);
+  backbone_of(opt.arch);
   if (opt.num_classes < 1 || opt.num_classes > 255) throw Error("num_classes: expected an integer in [1, 255], got " + std::to_string(opt.num_classes));
   if (opt.head == SegHead::V2 && opt.output_stride != 8) throw Error("output_stride: DeepLab v2 runs at 8, got " + std::to_string(opt.output_stride));
   if (opt.output_stride != 8 && opt.output_stride != 16) throw Error("output_stride: expected 8 or 16, got " + std::to_string(opt.output_stride));
@@ -87,21 +95,43 @@ void CaffeBottleneckImpl::fold_batchnorm() {
     if (*m) (*m)->fold_batchnorm();
 }
 
-ResLayerImpl::ResLayerImpl(int64_t n, int64_t in, int64_t out, int64_t stride, int64_t dilation, const std::vector<int64_t>& multi_grid, BnMode bn) {
+BasicResBlockImpl::BasicResBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t dilation, bool downsample, BnMode bn) {
+  conv1 = register_module("conv1", ConvBnRelu(in, out, 3, stride, dilation, dilation, true, bn));
+  conv2 = register_module("conv2", ConvBnRelu(out, out, 3, 1, dilation, dilation, false, bn));
+  if (downsample) shortcut = register_module("shortcut", ConvBnRelu(in, out, 1, stride, 0, 1, false, bn));
+}
+
+at::Tensor BasicResBlockImpl::forward(const at::Tensor& x) {
+  return (conv2->forward(conv1->forward(x)) + (shortcut ? shortcut->forward(x) : x)).relu_();
+}
+
+void BasicResBlockImpl::fold_batchnorm() {
+  for (auto* m : {&conv1, &conv2, &shortcut})
+    if (*m) (*m)->fold_batchnorm();
+}
+
+ResLayerImpl::ResLayerImpl(int64_t n, int64_t in, int64_t out, int64_t stride, int64_t dilation, const std::vector<int64_t>& multi_grid, BnMode bn,
+                           bool basic) {
   for (int64_t i = 0; i < n; ++i) {
     const int64_t grid = multi_grid.empty() ? 1 : multi_grid[static_cast<size_t>(i)];
-    blocks.push_back(register_module("block" + std::to_string(i + 1),
-                                     CaffeBottleneck(i == 0 ? in : out, out, i == 0 ? stride : 1, dilation * grid, i == 0, bn)));
+    const std::string name = "block" + std::to_string(i + 1);
+    const int64_t block_in = i == 0 ? in : out, block_stride = i == 0 ? stride : 1;
+    // torchvision's rule: a projection where the shape changes (the bottleneck's first block always).
+    const bool project = i == 0 && (!basic || stride != 1 || in != out);
+    if (basic) basic_blocks.push_back(register_module(name, BasicResBlock(block_in, out, block_stride, dilation * grid, project, bn)));
+    else blocks.push_back(register_module(name, CaffeBottleneck(block_in, out, block_stride, dilation * grid, project, bn)));
   }
 }
 
 at::Tensor ResLayerImpl::forward(at::Tensor x) {
   for (auto& b : blocks) x = b->forward(x);
+  for (auto& b : basic_blocks) x = b->forward(x);
   return x;
 }
 
 void ResLayerImpl::fold_batchnorm() {
   for (auto& b : blocks) b->fold_batchnorm();
+  for (auto& b : basic_blocks) b->fold_batchnorm();
 }
 
 StemImpl::StemImpl(BnMode bn) { conv1 = register_module("conv1", ConvBnRelu(3, 64, 7, 2, 3, 1, true, bn)); }
@@ -162,25 +192,28 @@ LayerPlan layer_plan(const DeepLabOptions& opt) {
 
 DeepLabImpl::DeepLabImpl(const DeepLabOptions& opt) : opt_(opt) {
   validate(opt);
-  const std::vector<int64_t> n = blocks_of(opt.arch);
+  const BackboneSpec spec = backbone_of(opt.arch);
+  const std::vector<int64_t>& n = spec.blocks;
+  const auto& ch = spec.channels;
   const LayerPlan plan = layer_plan(opt);
   const std::vector<int64_t> multi_grid = opt.head == SegHead::V3Plus ? std::vector<int64_t>{1, 2, 4} : std::vector<int64_t>{};
+  const std::vector<int64_t> none;
   const BnMode bn = opt.bn;
   layer1 = register_module("layer1", Stem(bn));
-  layer2 = register_module("layer2", ResLayer(n[0], 64, 256, plan.strides[0], plan.dilations[0], std::vector<int64_t>{}, bn));
-  layer3 = register_module("layer3", ResLayer(n[1], 256, 512, plan.strides[1], plan.dilations[1], std::vector<int64_t>{}, bn));
-  layer4 = register_module("layer4", ResLayer(n[2], 512, 1024, plan.strides[2], plan.dilations[2], std::vector<int64_t>{}, bn));
-  layer5 = register_module("layer5", ResLayer(n[3], 1024, 2048, plan.strides[3], plan.dilations[3], multi_grid, bn));
+  layer2 = register_module("layer2", ResLayer(n[0], ch[0], ch[1], plan.strides[0], plan.dilations[0], none, bn, spec.basic));
+  layer3 = register_module("layer3", ResLayer(n[1], ch[1], ch[2], plan.strides[1], plan.dilations[1], none, bn, spec.basic));
+  layer4 = register_module("layer4", ResLayer(n[2], ch[2], ch[3], plan.strides[2], plan.dilations[2], none, bn, spec.basic));
+  layer5 = register_module("layer5", ResLayer(n[3], ch[3], ch[4], plan.strides[3], plan.dilations[3], multi_grid, bn, spec.basic));
   for (auto& m : modules(/*include_self=*/false))
     if (auto* c = m->as<torch::nn::Conv2d>()) torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
   const std::vector<int64_t> rates = atrous_rates_of(opt);
   if (opt.head == SegHead::V2) {
-    aspp_v2 = register_module("aspp", AsppV2(2048, opt.num_classes, rates));
+    aspp_v2 = register_module("aspp", AsppV2(ch[4], opt.num_classes, rates));
     return;
   }
-  aspp_v3 = register_module("aspp", AsppV3(2048, 256, rates, bn));
+  aspp_v3 = register_module("aspp", AsppV3(ch[4], 256, rates, bn));
   fc1 = register_module("fc1", ConvBnRelu(256 * static_cast<int64_t>(rates.size() + 2), 256, 1, 1, 0, 1, true, bn));
-  reduce = register_module("reduce", ConvBnRelu(256, 48, 1, 1, 0, 1, true, bn));
+  reduce = register_module("reduce", ConvBnRelu(ch[1], 48, 1, 1, 0, 1, true, bn));
   auto decoder = register_module("fc2", std::make_shared<torch::nn::Module>());
   fc2_conv1 = decoder->register_module("conv1", ConvBnRelu(304, 256, 3, 1, 1, 1, true, bn));
   fc2_conv2 = decoder->register_module("conv2", ConvBnRelu(256, 256, 3, 1, 1, 1, true, bn));

@@ -19,14 +19,18 @@ std::string strip_prefix(const std::string& k, const std::string& prefix) {
 
 bool is_backbone_key(const std::string& k) { return starts_with(k, "base.layer"); }
 
-// torchvision's names inside one block: conv1/bn1 -> reduce, conv2/bn2 -> conv3x3, conv3/bn3 ->
-// increase, downsample.0/1 -> shortcut.conv/bn.
-std::string block_part(const std::string& part) {
-  static const std::vector<std::pair<std::string, std::string>> names{
+// torchvision's names inside one block. Bottleneck: conv1/bn1 -> reduce, conv2/bn2 -> conv3x3,
+// conv3/bn3 -> increase; basic block: conv1/bn1 -> conv1, conv2/bn2 -> conv2; downsample.0/1 ->
+// shortcut.conv/bn.
+std::string block_part(const std::string& part, bool basic) {
+  static const std::vector<std::pair<std::string, std::string>> bottleneck{
       {"conv1.", "reduce.conv."},      {"bn1.", "reduce.bn."}, {"conv2.", "conv3x3.conv."},
       {"bn2.", "conv3x3.bn."},         {"conv3.", "increase.conv."}, {"bn3.", "increase.bn."},
       {"downsample.0.", "shortcut.conv."}, {"downsample.1.", "shortcut.bn."}};
-  for (const auto& [from, to] : names)
+  static const std::vector<std::pair<std::string, std::string>> basic_block{
+      {"conv1.", "conv1.conv."}, {"bn1.", "conv1.bn."}, {"conv2.", "conv2.conv."}, {"bn2.", "conv2.bn."},
+      {"downsample.0.", "shortcut.conv."}, {"downsample.1.", "shortcut.bn."}};
+  for (const auto& [from, to] : basic ? basic_block : bottleneck)
     if (starts_with(part, from)) return to + part.substr(from.size());
   return "";
 }
@@ -77,15 +81,17 @@ NamedTensors deeplab_reference_keys(const NamedTensors& tensors) {
 
 NamedTensors torchvision_to_deeplab(const NamedTensors& tensors) {
   static const std::regex block(R"(layer([1-4])\.([0-9]+)\.(.*))");
+  bool basic = true;  // no conv3 anywhere: torchvision's BasicBlock (resnet18/34)
+  for (const auto& [raw, v] : tensors) basic = basic && raw.find(".conv3.") == std::string::npos;
   NamedTensors out;
   for (const auto& [raw, v] : tensors) {
     const std::string k = strip_prefix(strip_prefix(raw, "spotlight."), "resnet50.");
     std::smatch m;
     if (starts_with(k, "conv1.")) out.emplace_back("base.layer1.conv1.conv." + k.substr(6), v);
     else if (starts_with(k, "bn1.")) out.emplace_back("base.layer1.conv1.bn." + k.substr(4), v);
-    else if (std::regex_match(k, m, block) && !block_part(m[3]).empty())
+    else if (std::regex_match(k, m, block) && !block_part(m[3], basic).empty())
       out.emplace_back("base.layer" + std::to_string(std::stoi(m[1]) + 1) + ".block" + std::to_string(std::stoi(m[2]) + 1) + "." +
-                           block_part(m[3]),
+                           block_part(m[3], basic),
                        v);
   }
   return out;
@@ -94,18 +100,22 @@ NamedTensors torchvision_to_deeplab(const NamedTensors& tensors) {
 DeepLabOptions infer_deeplab_options(const NamedTensors& t, const DeepLabOptions& fallback, const std::string& what) {
   DeepLabOptions o = fallback;
   int64_t layer4_blocks = 0;
-  bool v3plus = false, v2 = false;
+  bool v3plus = false, v2 = false, bottleneck = false;
   static const std::regex layer4(R"(base\.layer4\.block([0-9]+)\..*)");
   for (const auto& [k, v] : t) {
     std::smatch m;
     if (std::regex_match(k, m, layer4)) layer4_blocks = std::max<int64_t>(layer4_blocks, std::stoll(m[1]));
     if (k == "base.aspp.c0.weight") v2 = true, o.num_classes = v.size(0);
     if (starts_with(k, "base.aspp.stages.")) v3plus = true;
+    if (k.find(".reduce.conv.") != std::string::npos && starts_with(k, "base.layer")) bottleneck = true;
     if (k == "base.fc2.conv3.weight") o.num_classes = v.size(0);
   }
-  if (layer4_blocks == 6) o.arch = "resnet50";
-  else if (layer4_blocks == 23) o.arch = "resnet101";
-  else throw Error(what + ": not a DeepLab checkpoint (expected layer4 of 6 or 23 blocks, found " + std::to_string(layer4_blocks) + ")");
+  if (bottleneck && layer4_blocks == 6) o.arch = "resnet50";
+  else if (bottleneck && layer4_blocks == 23) o.arch = "resnet101";
+  else if (!bottleneck && layer4_blocks == 2) o.arch = "resnet18";
+  else if (!bottleneck && layer4_blocks == 6) o.arch = "resnet34";
+  else throw Error(what + ": not a DeepLab checkpoint (expected layer4 of 6 or 23 bottlenecks, or 2 or 6 basic blocks; found " +
+                   std::to_string(layer4_blocks) + ")");
   if (v2 == v3plus) throw Error(what + ": not a DeepLab checkpoint (expected aspp.c0.* of v2 or aspp.stages.* of v3+)");
   o.head = v2 ? SegHead::V2 : SegHead::V3Plus;
   if (o.head == SegHead::V2) o.output_stride = 8;

@@ -25,7 +25,9 @@ SegInput parse_seg_input(const std::string& s);  // caffe | imagenet; throws nam
 std::string to_string(SegInput i);
 
 struct DeepLabOptions {
-  std::string arch = "resnet101";  // resnet50 | resnet101: Caffe-style (MSRA) bottlenecks
+  // resnet50 | resnet101: Caffe-style (MSRA) bottlenecks, the reference's; resnet18 | resnet34:
+  // basic blocks, for small data (initialized from a torchvision ResNet-18/34 or an amr run).
+  std::string arch = "resnet101";
   SegHead head = SegHead::V2;
   int64_t num_classes = 21;
   int64_t output_stride = 8;          // v2: 8; v3plus: 8 or 16
@@ -70,15 +72,28 @@ class CaffeBottleneckImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CaffeBottleneck);
 
-// block1 .. blockN, the first one with the stride and the projection shortcut.
+// The basic block (two 3x3 convolutions, conv1 and conv2, the stride on the first; dilated).
+class BasicResBlockImpl : public torch::nn::Module {
+ public:
+  BasicResBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t dilation, bool downsample, BnMode bn);
+  at::Tensor forward(const at::Tensor& x);
+  void fold_batchnorm();
+
+  ConvBnRelu conv1{nullptr}, conv2{nullptr}, shortcut{nullptr};
+};
+TORCH_MODULE(BasicResBlock);
+
+// block1 .. blockN (bottlenecks, or basic blocks when `basic`), the first one with the stride and
+// the projection shortcut.
 class ResLayerImpl : public torch::nn::Module {
  public:
   ResLayerImpl(int64_t blocks, int64_t in, int64_t out, int64_t stride, int64_t dilation, const std::vector<int64_t>& multi_grid,
-               BnMode bn);
+               BnMode bn, bool basic = false);
   at::Tensor forward(at::Tensor x);
   void fold_batchnorm();
 
   std::vector<CaffeBottleneck> blocks;
+  std::vector<BasicResBlock> basic_blocks;
 };
 TORCH_MODULE(ResLayer);
 
