@@ -18,12 +18,8 @@
 
 namespace {
 
-using Dict = std::map<std::string, at::Tensor>;
-Dict read_dict(const std::string& path) {
-  Dict out;
-  for (auto& [k, v] : amr::read_pth(path)) out[k] = v;
-  return out;
-}
+using Dict = amr::test::TensorDict;
+using amr::test::read_dict;
 
 double max_abs(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
 

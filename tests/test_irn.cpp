@@ -26,11 +26,7 @@
 
 namespace {
 
-std::map<std::string, at::Tensor> read_dict(const std::string& path) {
-  std::map<std::string, at::Tensor> out;
-  for (auto& [k, v] : amr::read_pth(path)) out[k] = v;
-  return out;
-}
+using amr::test::read_dict;
 
 #define SKIP_WITHOUT_REFERENCE() \
   if (!amr::test::reference_available()) GTEST_SKIP() << "official AMR code not found at " << AMR_REFERENCE_DIR

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "amr/base/runtime.h"
+#include "amr/io/pth.h"
 #include "amr/data/scenes.h"
 
 namespace amr::test {
@@ -48,6 +49,12 @@ std::string cli_path() {
 }
 
 RunResult run_cli(const std::string& args) { return run(cli_path() + " " + args); }
+
+TensorDict read_dict(const std::string& path) {
+  TensorDict out;
+  for (auto& [k, v] : read_pth(path)) out[k] = v;
+  return out;
+}
 
 bool reference_available() { return std::filesystem::exists(std::string(AMR_REFERENCE_DIR) + "/net/amm.py"); }
 

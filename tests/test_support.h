@@ -1,5 +1,8 @@
 #pragma once
+#include <map>
 #include <string>
+
+#include <ATen/core/Tensor.h>
 
 #include "amr/base/runtime.h"
 #include "amr/train/config.h"
@@ -36,6 +39,10 @@ std::string cli_path();
 RunResult run_cli(const std::string& args);
 
 bool reference_available();
+
+// A .pth of name -> tensor (what the Python oracles write) as a map.
+using TensorDict = std::map<std::string, at::Tensor>;
+TensorDict read_dict(const std::string& path);
 
 // FashionScenes of 48 px in DIR/data (`train` training scenes, 6 validation, seed 5); its root.
 std::string small_scenes(const TempDir& dir, int64_t train);
