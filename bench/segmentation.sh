@@ -8,7 +8,8 @@
 #   Goal: >= 1.5x in fp32 (issue 28).
 # Quality (PART=quality): for each data set whose runs bench/quality.sh and bench/irn.sh left (OUT,
 #   IRN_OUT: FashionScenes and PartScenes d = 0.3, seed 0), the masks of the first IRN_TRAIN training
-#   scenes from each variant's IRN (amr masks), DeepLab trained on them (SEG_CONFIG) and on the
+#   scenes from each variant's IRN (amr masks), DeepLab trained on them (SEG_CONFIG, from the set's
+#   pretraining run) and on the
 #   ground truth (the upper bound), scored on val's ground truth (amr segment, amr eval). Goal: amr's
 #   >= 90% of ground truth's, cam < amr.
 # Resumable: finished masks, runs and predictions are kept in SEG_OUT and skipped.
@@ -83,16 +84,17 @@ EOF
   } > "$SEG_OUT/speed.md"
 }
 
-# One training mask source of one data set: train DeepLab, segment val, score it; prints the mIoU.
+# One training mask source of one data set: train DeepLab (from the set's pretraining run), segment
+# val, score it; prints the mIoU.
 seg_run() {
-  local set=$1 data=$2 name=$3 masks=$4 Q=$SEG_OUT/$1/$3
+  local set=$1 data=$2 name=$3 masks=$4 Q=$SEG_OUT/$1/$3 init=$OUT/runs/${1}_0/pre/model.pt
   mkdir -p "$Q"
   if [[ ! -f $Q/run/model.pt ]]; then
     if [[ -f $Q/run/last.pt ]]; then
       $AMR train-seg --out "$Q/run" --resume --quiet --threads "$THREADS" > /dev/null
     else
       $AMR train-seg --config "$SEG_CONFIG" --data "$data" --list "$SEG_OUT/$set/train.txt" ${masks:+--masks "$masks"} \
-        --out "$Q/run" --quiet --threads "$THREADS" > /dev/null
+        --init "$init" --out "$Q/run" --quiet --threads "$THREADS" > /dev/null
     fi
   fi
   $AMR segment --model "$Q/run/model.pt" --data "$data" --list "$SEG_OUT/$set/val.txt" --out "$Q/pred" --resume --quiet \
