@@ -10,6 +10,7 @@
 
 #include "amr/base/error.h"
 #include "amr/base/text.h"
+#include "amr/seg/seg_config.h"
 #include "amr/train/config.h"
 #include "amr/train/irn_trainer.h"
 #include "test_support.h"
@@ -213,6 +214,13 @@ TEST(Cli, ConfigsCompose) {
       amr::IrnTrainConfig irn = amr::irn_config_from_yaml(e.path().string());
       irn.data = "x", irn.labels = "y";
       EXPECT_NO_THROW(amr::validate(irn)) << e.path();
+      continue;
+    }
+    const std::string stem = e.path().stem().string();
+    if (stem.find("-seg") != std::string::npos || stem.find("deeplab") != std::string::npos) {  // amr train-seg's configs
+      amr::SegTrainConfig seg = amr::seg_config_from_yaml(e.path().string());
+      seg.data = "x";
+      EXPECT_NO_THROW(amr::validate(seg)) << e.path();
       continue;
     }
     amr::TrainConfig r = amr::load_train_config(e.path().string(), {"data=x"});

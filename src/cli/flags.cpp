@@ -80,5 +80,4 @@ void add_world_flags(CLI::App* cmd, WorldFlags& world) {
       ->group(group);
 }
 
-
 }  // namespace amr::cli
