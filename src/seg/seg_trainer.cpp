@@ -27,6 +27,7 @@
 #include "amr/seg/seg_step.h"
 #include "amr/seg/segment.h"
 #include "amr/train/data_parallel.h"
+#include "amr/train/resume_file.h"
 #include "amr/train/run_dir.h"
 
 namespace fs = std::filesystem;
@@ -102,27 +103,6 @@ SegBatch load_sub_batch(const TrainingSet& t, const SegTrainConfig& c, SampleOrd
   return {at::stack(images), at::stack(labels)};
 }
 
-void save_seg_checkpoint(const std::string& path, SegNetImpl& net, const PolySgd& sgd, int64_t iterations) {
-  NamedTensors t = state_dict(net);
-  for (const auto& [k, v] : sgd.state()) t.emplace_back("optimizer." + k, v);
-  t.emplace_back("position.iterations", at::tensor(iterations));
-  write_pth(path, t);
-}
-
-int64_t load_seg_checkpoint(const std::string& path, SegNetImpl& net, PolySgd& sgd) {
-  NamedTensors model, optimizer;
-  int64_t iterations = -1;
-  for (const auto& [k, v] : read_pth(path)) {
-    if (starts_with(k, "optimizer.")) optimizer.emplace_back(k.substr(10), v);
-    else if (k == "position.iterations") iterations = v.item<int64_t>();
-    else model.emplace_back(k, v);
-  }
-  if (iterations < 0) throw Error(path + ": not a segmentation checkpoint (no position.iterations)");
-  load_state_dict(net, model, /*strict=*/true, path);
-  sgd.load_state(optimizer, path);
-  return iterations;
-}
-
 // Single-scale mIoU on the validation list's ground truth, the ids shared by the ranks.
 double validation_miou(SegNetImpl& net, const SegTrainConfig& c, const World& world, const c10::Device& device) {
   DatasetOptions d;
@@ -171,7 +151,7 @@ SegTrainSummary train_segmentation(const SegTrainConfig& c, const SegRunOptions&
   PolySgd sgd = seg_optimizer(*net, c);
   sgd.to(device);
   Position pos;
-  if (opt.resume && world.is_root()) pos.step = load_seg_checkpoint(run.last_checkpoint(), *net, sgd);
+  if (opt.resume && world.is_root()) pos.step = load_resume_file(run.last_checkpoint(), *net, sgd, "iterations", "a segmentation");
   share_root_state(world, *net, sgd, pos);
   if (run.writer()) write_text_atomically(opt.out + "/config.yaml", seg_config_yaml(c));
   run.open_log(opt.resume, pos.step);
@@ -207,7 +187,7 @@ SegTrainSummary train_segmentation(const SegTrainConfig& c, const SegRunOptions&
       s.val_miou = validation_miou(*net, c, world, device);
       run.log({{"type", "val"}, {"iteration", it + 1}, {"miou", s.val_miou}});
     }
-    if (run.writer() && ((it + 1) % c.save_every == 0 || it + 1 == stop)) save_seg_checkpoint(run.last_checkpoint(), *net, sgd, it + 1);
+    if (run.writer() && ((it + 1) % c.save_every == 0 || it + 1 == stop)) save_resume_file(run.last_checkpoint(), *net, sgd, "iterations", it + 1);
   }
   progress.end_line();
   if (s.iterations < c.iterations) return s;

@@ -23,6 +23,7 @@
 #include "amr/irn/path_index.h"
 #include "amr/model/irn_net.h"
 #include "amr/train/irn_step.h"
+#include "amr/train/resume_file.h"
 #include "amr/train/run_dir.h"
 
 namespace fs = std::filesystem;
@@ -119,28 +120,6 @@ void set_mean_shift(IrnNetImpl& net, const IrnTrainConfig& c, const c10::Device&
 
 namespace {
 
-// last.pt: the model, the optimizer's momentum buffers ("optimizer.*") and the epochs done.
-void save_irn_checkpoint(const std::string& path, IrnNetImpl& net, const PolySgd& sgd, int64_t epochs_done) {
-  NamedTensors t = state_dict(net);
-  for (const auto& [k, v] : sgd.state()) t.emplace_back("optimizer." + k, v);
-  t.emplace_back("position.epochs_done", at::tensor(epochs_done));
-  write_pth(path, t);
-}
-
-int64_t load_irn_checkpoint(const std::string& path, IrnNetImpl& net, PolySgd& sgd) {
-  NamedTensors model, optimizer;
-  int64_t epochs_done = -1;
-  for (const auto& [k, v] : read_pth(path)) {
-    if (starts_with(k, "optimizer.")) optimizer.emplace_back(k.substr(10), v);
-    else if (k == "position.epochs_done") epochs_done = v.item<int64_t>();
-    else model.emplace_back(k, v);
-  }
-  if (epochs_done < 0) throw Error(path + ": not an IRN checkpoint (no position.epochs_done)");
-  load_state_dict(net, model, /*strict=*/true, path);
-  sgd.load_state(optimizer, path);
-  return epochs_done;
-}
-
 void log_step(RunDir& run, const AffinityLossTerms& t, int64_t epoch, int64_t step, double lr) {
   run.log({{"type", "step"},
            {"epoch", epoch + 1},
@@ -176,7 +155,7 @@ IrnTrainSummary train_irn(const IrnTrainConfig& c, const IrnRunOptions& opt, con
   PolySgd sgd(irn_param_groups(*net, c.lr, c.weight_decay), c.momentum, c.poly_power, max_step);
   sgd.to(device);
   int64_t epoch0 = 0;
-  if (resume) epoch0 = load_irn_checkpoint(run.last_checkpoint(), *net, sgd);
+  if (resume) epoch0 = load_resume_file(run.last_checkpoint(), *net, sgd, "epochs_done", "an IRN");
   write_text_atomically(out + "/config.yaml", irn_config_yaml(c));
   run.open_log(resume, epoch0 * per_epoch);
   const PathIndices index = path_indices(c.radius, c.crop / 4, c.crop / 4);
@@ -200,7 +179,7 @@ IrnTrainSummary train_irn(const IrnTrainConfig& c, const IrnRunOptions& opt, con
       log_step(run, t, epoch, step + 1, sgd.lr(0, step));
       progress.update(step + 1, "irn epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs) + " loss " + shortest_double(s.last_loss));
     }
-    save_irn_checkpoint(run.last_checkpoint(), *net, sgd, epoch + 1);
+    save_resume_file(run.last_checkpoint(), *net, sgd, "epochs_done", epoch + 1);  // last.pt
     run.log({{"type", "epoch"}, {"epoch", epoch + 1}, {"loss", s.last_loss}});
   }
   progress.end_line();
